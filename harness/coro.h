@@ -42,10 +42,26 @@ coro *coro_self(void);
 /* Whether fn has returned. */
 bool coro_finished(const coro *co);
 
-/* Release a finished (or never-entered) coroutine to the pool. */
+/*
+ * Release a coroutine. A finished or never-entered one goes to this thread's
+ * pool for reuse by coro_create. An unfinished one (suspended in fn) is
+ * abandoned: its stack is freed and no more of its code runs, so whatever
+ * it alone referenced leaks (the scheduler's destroy relies on this).
+ * NULL is ignored. Never destroy the running coroutine.
+ */
 void coro_destroy(coro *co);
 
 /* Free the pool of this thread (tests, end of process; LeakSanitizer). */
 void coro_pool_drain(void);
+
+/* How many coroutines this thread's pool holds (tests). */
+size_t coro_pool_count(void);
+
+/*
+ * Micro-benchmark: nanoseconds per round trip (coro_enter + coro_yield,
+ * two switches) averaged over `rounds`; negative on ENOMEM. Reads the
+ * clock: for the bench command only, never for tests or decisions.
+ */
+double coro_bench_switch_ns(unsigned rounds);
 
 #endif

@@ -16,6 +16,11 @@
  *   SCHED_RANDOM: a seeded choice among ready requests and pending I/Os.
  *   SCHED_TAPE:   each choice is read from a byte tape (fuzzer input); when
  *                 the tape runs out, FIFO.
+ * The candidates of a choice are listed as FIFO prefers them: ready
+ * requests oldest first, then pending I/Os oldest first. RANDOM draws an
+ * index among them, TAPE takes (next byte % count). A draw or a byte is
+ * spent only when there are two or more candidates, so an all-zero tape is
+ * FIFO and no byte is wasted on a forced move.
  *
  * Invariants:
  *   - Deterministic: same spawns, same policy and seed/tape -> same order.
@@ -64,7 +69,8 @@ uint64_t sched_steps(const sched *s);
  * may park the request (breakpoints) and may return -errno (injected
  * errors). NULL: events only logged.
  */
-typedef int sched_event_hook(void *opaque, sched *s, sched_req *r, eng_event ev);
+typedef int sched_event_hook(void *opaque, sched *s, sched_req *r,
+                             eng_event ev);
 void sched_set_event_hook(sched *s, sched_event_hook *hook, void *opaque);
 
 /* Spawn a request; it is ready but does not run until the scheduler runs. */
@@ -72,21 +78,38 @@ sched_req *sched_spawn(sched *s, sched_fn *fn, void *arg, const char *label);
 bool sched_req_done(const sched_req *r);
 const char *sched_req_label(const sched_req *r);
 uint64_t sched_req_id(const sched_req *r); /* 1, 2, ... in spawn order */
-/* Free a finished request early (otherwise freed with the scheduler). */
+/* Free a finished request early (otherwise freed with the scheduler).
+ * Ignored for a request that has not finished. */
 void sched_req_release(sched *s, sched_req *r);
+/* Copy r's last events (at most the ~16 kept, at most max), oldest first,
+ * into out; returns how many. The trail of the request at fault goes into
+ * verdict reports. */
+size_t sched_req_trail(const sched_req *r, eng_event *out, size_t max);
 
 /* Run one step (one ready request until it parks, or one I/O completion).
- * Returns false when there was nothing to do. */
+ * Returns false when there was nothing to do (or when called from inside a
+ * request). Counts towards the budget but does not look at it: the
+ * sched_run_*() functions do. */
 bool sched_step(sched *s);
+/*
+ * The run loops. Each returns SCHED_OK as soon as its condition holds
+ * (checked before every step), SCHED_BUDGET when the budget is spent,
+ * SCHED_DEADLOCK when nothing can run or complete but requests are parked,
+ * SCHED_IDLE when nothing can run or complete and nobody is parked.
+ */
 /* Run until r has finished. */
 sched_status sched_run_until_done(sched *s, sched_req *r);
 /* Run until pred(opaque) is true (checked between steps). */
 sched_status sched_run_until(sched *s, bool (*pred)(void *), void *opaque);
-/* Run until nothing is runnable or pending; DEADLOCK if requests are parked. */
+/* Run until nothing is runnable or pending: SCHED_IDLE when all is drained,
+ * SCHED_DEADLOCK if requests are parked (or SCHED_BUDGET). */
 sched_status sched_run_all(sched *s);
 
-/* Spawn fn(arg) and run until it finishes: the synchronous way to call the
- * engine from ordinary code (CLI, tests). Other requests run meanwhile. */
+/* Spawn fn(arg) (label "call") and run until it finishes: the synchronous
+ * way to call the engine from ordinary code (CLI, tests). Other requests
+ * run meanwhile. SCHED_OK once it finished (it is then released); else
+ * the request stays with the scheduler. SCHED_IDLE if it could not even be
+ * created (out of memory). */
 sched_status sched_call(sched *s, sched_fn *fn, void *arg);
 
 /* Write a human-readable account of every live request (id, label, state,
@@ -98,6 +121,9 @@ void sched_describe(const sched *s, char *buf, size_t len);
 sched_req *sched_current(sched *s);
 /* Park the current request until sched_wake(). `why` is a static string. */
 void sched_co_park(sched *s, const char *why);
+/* Make a parked request ready (it runs when the policy picks it; the
+ * caller goes on). Waking a request that is not parked does nothing: in
+ * particular a request waiting for its host I/O waits for the completion. */
 void sched_wake(sched *s, sched_req *r);
 
 /* ---- glue for the engine ------------------------------------------------ */
