@@ -4,7 +4,7 @@
  * A host_backend is one host file: the simulated in-memory disk
  * (models/hostdisk.c) or a real file (models/hostfile.c). Calls complete
  * immediately and never yield; the harness wraps a backend into an
- * asynchronous eng_file whose I/O the scheduler completes (harness/hostio.c).
+ * asynchronous eng_file whose I/O the scheduler completes (harness/sched_io.c).
  *
  * Contracts:
  *   - pread past the end of the file fills zeroes (like a sparse file).
