@@ -146,6 +146,10 @@ typedef struct eng_info {
 
 void eng_get_info(const eng *e, eng_info *out);
 
+/* What the last failed request found wrong (an invalid L1/L2/refcount
+ * entry, a compressed cluster, ...); "" when nothing was recorded. */
+const char *eng_last_error(const eng *e);
+
 typedef enum eng_map_kind {
     ENG_MAP_UNALLOCATED, /* reads from the backing file, or zeroes */
     ENG_MAP_ZERO,        /* zero flag set (may still have a host cluster) */

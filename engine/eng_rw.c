@@ -1,0 +1,168 @@
+/*
+ * eng_rw.c - the guest request paths for read, write, flush and map
+ * (after the facts of QEMU's qcow2_co_preadv_part, qcow2_co_pwritev_part
+ * and bdrv_co_flush).
+ *
+ * Invariants:
+ *   - The metadata lock is held for lookups and allocation and dropped
+ *     around guest data I/O; the host range of that I/O is registered in
+ *     e->busy meanwhile, so its clusters are not handed out again even if
+ *     a concurrent discard frees them.
+ *   - A write's L2 entries change only after its data write succeeded; a
+ *     failed data write undoes its allocations (leaks at worst).
+ *   - Flush writes the caches in dependency order, then flushes the host.
+ */
+#include "eng_internal.h"
+
+int eng_rw_check(eng *e, uint64_t off, uint64_t len, bool write)
+{
+    if (write && e->read_only)
+        return -EROFS;
+    if (off > e->size || len > e->size - off)
+        return -EINVAL;
+    return 0;
+}
+
+/* One run of one cluster type. */
+static int read_run_co(eng *e, uint64_t off, uint8_t *buf, uint64_t *len)
+{
+    eng_ctype type;
+    uint64_t host;
+    eng_busy b = {0};
+    eng_co_lock(e);
+    int ret = eng_cluster_co_lookup(e, off, len, &type, &host);
+    if (ret == 0 && type == ENG_C_NORMAL)
+        eng_busy_begin(e, &b, host, *len);
+    eng_unlock(e);
+    if (ret < 0)
+        return ret;
+    switch (type) {
+    case ENG_C_UNALLOC:
+        if (e->backing_file) {
+            ret = eng_co_ev(e, ENG_EV_READ_BACKING_AIO);
+            if (ret == 0)
+                ret = eng_backing_co_read(e, off, buf, *len);
+        } else {
+            memset(buf, 0, *len);
+        }
+        break;
+    case ENG_C_NORMAL:
+        ret = eng_co_hread(e, ENG_EV_READ_AIO, host, buf, *len);
+        eng_busy_end(e, &b);
+        break;
+    default:
+        memset(buf, 0, *len);
+        break;
+    }
+    return ret;
+}
+
+int eng_rw_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        uint64_t cur = len;
+        int ret = read_run_co(e, off, p, &cur);
+        if (ret < 0)
+            return ret;
+        off += cur;
+        p += cur;
+        len -= cur;
+    }
+    return 0;
+}
+
+int eng_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
+{
+    int ret = eng_rw_check(e, off, len, false);
+    if (ret < 0 || len == 0)
+        return ret;
+    return eng_rw_co_read(e, off, buf, len);
+}
+
+/* One host-contiguous part of a write. Lock held on entry and exit. */
+static int write_part_co(eng *e, uint64_t off, const uint8_t *buf,
+                         uint64_t *len)
+{
+    uint64_t host;
+    eng_l2meta *metas = NULL;
+    eng_busy b;
+    int ret = eng_alloc_co_host(e, off, len, &host, &metas);
+    if (ret < 0) {
+        (void)eng_alloc_co_finish(e, &metas, false);
+        return ret;
+    }
+    eng_busy_begin(e, &b, host, *len);
+    eng_unlock(e);
+    ret = eng_co_hwrite(e, ENG_EV_WRITE_AIO, host, buf, *len);
+    eng_co_lock(e);
+    eng_busy_end(e, &b);
+    int fin = eng_alloc_co_finish(e, &metas, ret == 0);
+    return ret < 0 ? ret : fin;
+}
+
+int eng_rw_co_write(eng *e, uint64_t off, const void *buf, uint64_t len)
+{
+    const uint8_t *p = buf;
+    int ret = 0;
+    eng_co_lock(e);
+    while (len && ret == 0) {
+        uint64_t cur = len;
+        ret = write_part_co(e, off, p, &cur);
+        off += cur;
+        p += cur;
+        len -= cur;
+    }
+    eng_unlock(e);
+    return ret;
+}
+
+int eng_co_write(eng *e, uint64_t off, const void *buf, uint64_t len)
+{
+    int ret = eng_rw_check(e, off, len, true);
+    if (ret < 0 || len == 0)
+        return ret;
+    return eng_rw_co_write(e, off, buf, len);
+}
+
+int eng_co_flush(eng *e)
+{
+    if (e->read_only)
+        return 0;
+    int ret = eng_co_ev(e, ENG_EV_FLUSH_TO_OS);
+    if (ret == 0) {
+        eng_co_lock(e);
+        ret = eng_co_write_caches(e);
+        eng_unlock(e);
+    }
+    if (ret == 0)
+        ret = eng_co_ev(e, ENG_EV_FLUSH_TO_DISK);
+    if (ret == 0)
+        ret = eng_co_hflush(e);
+    return ret;
+}
+
+int eng_co_map(eng *e, uint64_t off, uint64_t len, eng_map_extent *out)
+{
+    int ret = eng_rw_check(e, off, len, false);
+    if (ret == 0 && len == 0)
+        ret = -EINVAL;
+    if (ret < 0)
+        return ret;
+    eng_ctype type;
+    uint64_t host;
+    eng_co_lock(e);
+    ret = eng_cluster_co_lookup(e, off, &len, &type, &host);
+    eng_unlock(e);
+    if (ret < 0)
+        return ret;
+    out->off = off;
+    out->len = len;
+    out->host_off = host;
+    switch (type) {
+    case ENG_C_UNALLOC: out->kind = ENG_MAP_UNALLOCATED; break;
+    case ENG_C_NORMAL: out->kind = ENG_MAP_DATA; break;
+    default: out->kind = ENG_MAP_ZERO; break;
+    }
+    return 0;
+}
