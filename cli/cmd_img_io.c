@@ -147,7 +147,7 @@ int img_read(int argc, char **argv)
         return 1;
     eng_info info;
     eng_get_info(img.e, &info);
-    uint64_t off, len;
+    uint64_t off = 0, len = 0;
     int rc = 0;
     FILE *out = NULL;
     uint8_t *buf = malloc(IO_CHUNK);
@@ -255,7 +255,7 @@ int img_write(int argc, char **argv)
     }
     eng_info info;
     eng_get_info(img.e, &info);
-    uint64_t off, len;
+    uint64_t off = 0, len = 0;
     uint8_t *buf = malloc(IO_CHUNK);
     if (!buf || io_range("img write", argc, argv, optind + 1, info.virtual_size,
                          &off, &len, true) < 0)
@@ -294,7 +294,7 @@ int img_discard(int argc, char **argv)
         return 1;
     eng_info info;
     eng_get_info(img.e, &info);
-    uint64_t off, len;
+    uint64_t off = 0, len = 0;
     int rc = 0;
     if (io_range("img discard", argc, argv, 2, info.virtual_size, &off, &len,
                  true) < 0) {
