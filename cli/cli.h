@@ -29,6 +29,10 @@ bool cli_parse_size(const char *cmd, const char *what, const char *s,
 bool cli_parse_u64(const char *cmd, const char *what, const char *s,
                    uint64_t *out);
 
+/* Monotonic seconds: only for time limits and progress lines, never for
+ * anything that decides what a run does. */
+double cli_now(void);
+
 /* Print "cowpoke CMD: message" to stderr. */
 void cli_err(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

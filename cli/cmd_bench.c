@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "engsync.h"
@@ -24,13 +23,6 @@ static const char bench_usage[] =
     "image (64 KiB clusters, default size 1G, default 200000 ops per phase),\n"
     "and stress runs/s. Deterministic workload; only the clock varies.\n";
 
-static double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 typedef enum bench_kind { BENCH_WRITE, BENCH_READ } bench_kind;
 
 static int bench_phase(cli_image *img, const char *name, bench_kind k,
@@ -39,7 +31,7 @@ static int bench_phase(cli_image *img, const char *name, bench_kind k,
     uint8_t buf[4096];
     memset(buf, 0x5a, sizeof(buf));
     prng p = prng_seeded(seed);
-    double t0 = bench_now();
+    double t0 = cli_now();
     for (uint64_t i = 0; i < ops; i++) {
         uint64_t off = prng_below(&p, size / 4096) * 4096;
         int ret = k == BENCH_WRITE ? engsync_write(img->s, img->e, off, buf, 4096)
@@ -49,7 +41,7 @@ static int bench_phase(cli_image *img, const char *name, bench_kind k,
             return ret;
         }
     }
-    double el = bench_now() - t0;
+    double el = cli_now() - t0;
     printf("%-34s %10.0f ops/s  (%llu ops in %.2f s)\n", name, ops / el,
            (unsigned long long)ops, el);
     return 0;
@@ -84,17 +76,17 @@ static int bench_engine(uint64_t ops, uint64_t size)
 
 static void bench_stress(void)
 {
-    double t0 = bench_now();
+    double t0 = cli_now();
     uint64_t runs = 0, reqs = 0;
     prng p = prng_seeded(7);
-    while (bench_now() - t0 < 3.0) {
+    while (cli_now() - t0 < 3.0) {
         stress_result r;
         if (stress_run(prng_next(&p), 0, &r) < 0)
             return;
         runs++;
         reqs += r.requests;
     }
-    double el = bench_now() - t0;
+    double el = cli_now() - t0;
     printf("%-34s %10.0f runs/s  (%.0f requests/s)\n", "stress runs", runs / el,
            reqs / el);
 }

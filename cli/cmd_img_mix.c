@@ -41,7 +41,15 @@ static int mix_parse(int argc, char **argv, mix_cli *m)
         switch (c) {
         case 's': if (!cli_parse_u64("img mix", "seed", optarg, &m->o.seed)) return -1; break;
         case 'n': if (!cli_parse_u64("img mix", "ops", optarg, &v)) return -1; m->o.ops = (unsigned)v; break;
-        case 'b': if (!cli_parse_u64("img mix", "batch", optarg, &v) || v < 1 || v > 16) return -1; m->o.max_batch = (unsigned)v; break;
+        case 'b':
+            if (!cli_parse_u64("img mix", "batch", optarg, &v))
+                return -1;
+            if (v < 1 || v > 16) {
+                cli_err("img mix", "--batch %s: expected 1 to 16", optarg);
+                return -1;
+            }
+            m->o.max_batch = (unsigned)v;
+            break;
         case 'i': m->ref_in = optarg; break;
         case 'o': m->ref_out = optarg; break;
         case 'm': if (!cli_add_mutant("img mix", optarg, &m->mutants)) return -1; break;

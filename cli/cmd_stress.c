@@ -9,7 +9,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "prng.h"
@@ -27,13 +26,6 @@ static const char stress_usage[] =
     "verifies every byte. Run i uses a seed derived from --seed and i; a\n"
     "failure prints that run seed, and --run-seed repeats exactly that run.\n"
     "Exit 0 when no run failed, 1 otherwise.\n";
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 typedef struct stress_cli {
     double time_limit;
@@ -97,10 +89,10 @@ int cmd_stress(int argc, char **argv)
     printf("cowpoke stress: seeded request mixes against the engine, every read "
            "checked, metadata checked after each run (seed %llu)\n",
            (unsigned long long)a.seed);
-    double start = now_seconds(), last = start;
+    double start = cli_now(), last = start;
     uint64_t runs = 0, fails = 0, requests = 0;
     prng seeds = prng_seeded(a.seed);
-    while (a.runs ? runs < a.runs : now_seconds() - start < a.time_limit) {
+    while (a.runs ? runs < a.runs : cli_now() - start < a.time_limit) {
         uint64_t run_seed = a.have_run_seed ? a.run_seed : prng_next(&seeds);
         stress_result r;
         if (stress_run(run_seed, a.mutants, &r) < 0) {
@@ -113,7 +105,7 @@ int cmd_stress(int argc, char **argv)
             fails++;
             stress_print_failure(run_seed, &r);
         }
-        double t = now_seconds();
+        double t = cli_now();
         if (!a.quiet && t - last >= 1.0) {
             fprintf(stderr, "\r[%5.0fs] %llu runs, %llu requests, %.0f runs/s, %llu failed ",
                     t - start, (unsigned long long)runs, (unsigned long long)requests,
@@ -121,7 +113,7 @@ int cmd_stress(int argc, char **argv)
             last = t;
         }
     }
-    double el = now_seconds() - start;
+    double el = cli_now() - start;
     if (!a.quiet)
         fprintf(stderr, "\n");
     printf("summary: %llu runs, %llu requests in %.1f s (%.0f runs/s), %llu failed\n",
