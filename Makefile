@@ -25,7 +25,12 @@ test-default:
 	cmake --build --preset default
 	ctest --preset default
 
+# Until the trace fuzzer lands, the campaign is `cowpoke stress`: seeded
+# concurrent request mixes, every read checked, metadata checked per run.
 fuzz: build
+	@echo "make fuzz: a 60-second cowpoke stress campaign (seeded concurrent request"
+	@echo "mixes against the engine, every read and the metadata checked); the"
+	@echo "coverage-guided trace fuzzer replaces it when it lands."
 	./build/default/cowpoke stress --time 60 --seed 1
 
 clean:
