@@ -62,5 +62,6 @@ int cmd_img(int argc, char **argv);
 int cmd_stress(int argc, char **argv);
 int cmd_zoo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

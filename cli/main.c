@@ -17,6 +17,7 @@ typedef struct cli_cmd {
 
 static const cli_cmd commands[] = {
     {"img", cmd_img, "create, inspect, check, read and write qcow2 images"},
+    {"replay", cmd_replay, "run .io scripts and report their verdicts"},
     {"stress", cmd_stress, "seeded random request mixes against the engine, checked"},
     {"zoo", cmd_zoo, "list the bug zoo's mutants"},
     {"bench", cmd_bench, "measure the engine's speed on the in-memory host"},
