@@ -11,6 +11,7 @@
 #define COWPOKE_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "eng.h"
@@ -63,5 +64,14 @@ int cmd_stress(int argc, char **argv);
 int cmd_zoo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_shrink(int argc, char **argv);
+int cmd_regress(int argc, char **argv);
+int cmd_emit_qemu_io(int argc, char **argv);
+int cmd_fuzz(int argc, char **argv);
+/* Campaign defaults shared by fuzz and zoo --score (cmd_fuzz.c). */
+struct campaign_opts;
+void fuzz_opts_defaults(struct campaign_opts *o, char *corpus_buf, char *dict_buf, size_t len);
+void fuzz_catch_sigint(void);
+void fuzz_print_findings(const char *dir);
 
 #endif

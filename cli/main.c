@@ -18,8 +18,12 @@ typedef struct cli_cmd {
 static const cli_cmd commands[] = {
     {"img", cmd_img, "create, inspect, check, read and write qcow2 images"},
     {"replay", cmd_replay, "run .io scripts and report their verdicts"},
+    {"shrink", cmd_shrink, "minimize a failing script, keeping its signature"},
+    {"regress", cmd_regress, "add to and run the regression suite (tests/regress)"},
+    {"emit-qemu-io", cmd_emit_qemu_io, "print a script as qemu-img/qemu-io commands"},
+    {"fuzz", cmd_fuzz, "fuzz campaign: mutated traces, findings shrunk (no external fuzzer)"},
     {"stress", cmd_stress, "seeded random request mixes against the engine, checked"},
-    {"zoo", cmd_zoo, "list the bug zoo's mutants"},
+    {"zoo", cmd_zoo, "list the bug zoo's mutants; score campaigns against them"},
     {"bench", cmd_bench, "measure the engine's speed on the in-memory host"},
 };
 
@@ -29,7 +33,7 @@ static void usage(FILE *f)
                "cowpoke is a deterministic fuzz-and-replay tester for copy-on-write\n"
                "image engines. Commands:\n\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`cowpoke COMMAND --help` describes each command.\n");
 }
 

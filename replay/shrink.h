@@ -69,7 +69,7 @@ struct shrink_stats {
     unsigned passes;        /* rounds of the fixed-point loop */
     double seconds;         /* by o->now; 0 without a clock */
     bool cut_short;         /* a bound stopped the work early */
-    const char *cut_by;     /* "time" or "runs" when cut_short */
+    const char *cut_by;     /* "time" or "run" when cut_short */
     bool kept_policy;       /* a seeded or taped policy could not be
                                replaced by fifo (with breakpoints) */
 };
