@@ -45,7 +45,7 @@
 #define HD_FAN_SHIFT 6
 #define HD_FAN (1u << HD_FAN_SHIFT)
 #define HD_MAX_HEIGHT 9
-#define HD_ZERO_BLOCK ((size_t)64 << 10) /* hashing streams zeroes by this */
+#define HD_ZERO_BLOCK ((size_t)64 << 10) /* zero pages compare against this */
 #define HD_LOAD_CHUNK ((size_t)64 << 10) /* load reads by this */
 
 _Static_assert(HD_SECTORS == 8, "volmask is one byte");
@@ -685,35 +685,33 @@ void hostdisk_power_loss(host_backend *b, hostdisk_keep_fn keep, void *opaque)
     d->size = d->dsize = end;
 }
 
-static void hd_hash_zeroes(XXH3_state_t *st, uint64_t n)
+static void hd_hash_u64(XXH3_state_t *st, uint64_t v)
 {
-    while (n > 0) {
-        size_t k = hd_min(n, HD_ZERO_BLOCK);
-        XXH3_64bits_update(st, hd_zeroes, k);
-        n -= k;
-    }
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(v >> (8 * i));
+    XXH3_64bits_update(st, le, sizeof(le));
 }
 
 uint64_t hostdisk_hash(host_backend *b)
 {
     hostdisk *d = hd_of(b);
     XXH3_state_t st;
-    uint64_t pos = 0;
 
     XXH3_INITSTATE(&st);
     XXH3_64bits_reset(&st);
     for (hd_page *p = hd_next(d, 0); p; p = hd_next(d, p->index + 1)) {
         uint64_t start = p->index << HD_PAGE_SHIFT;
-        size_t n;
-
         if (start >= d->size)
             break;
-        n = hd_min(HD_PAGE, d->size - start);
-        hd_hash_zeroes(&st, start - pos);
-        XXH3_64bits_update(&st, hd_cur(p), n);
-        pos = start + n;
+        size_t n = hd_min(HD_PAGE, d->size - start);
+        const unsigned char *bytes = hd_cur(p);
+        if (hd_is_zero(bytes, n))
+            continue;
+        hd_hash_u64(&st, p->index);
+        XXH3_64bits_update(&st, bytes, n);
     }
-    hd_hash_zeroes(&st, d->size - pos);
+    hd_hash_u64(&st, d->size);
     return XXH3_64bits_digest(&st);
 }
 

@@ -92,10 +92,13 @@ typedef bool (*hostdisk_keep_fn)(void *opaque, uint64_t sector);
 void hostdisk_power_loss(host_backend *b, hostdisk_keep_fn keep, void *opaque);
 
 /*
- * XXH3-64 (seed 0) of the current view as one byte stream over
- * [0, length): equal to XXH3_64bits() of the file hostdisk_save writes.
- * Unwritten ranges are streamed from a constant zero block, so the cost is
- * the length hashed, but memory stays constant.
+ * A content hash of the current view: XXH3-64 (seed 0) of a record stream
+ * that visits, in offset order, every 4 KiB page of [0, length) holding a
+ * non-zero byte — its page number (8 bytes, little-endian) then its bytes
+ * (fewer for a last page cut by the length) — and ends with the length
+ * (8 bytes, little-endian). Equal bytes and length give equal hashes
+ * however they were written; holes cost nothing, so hashing a sparse
+ * 16 MiB disk costs what it holds, not 16 MiB.
  */
 uint64_t hostdisk_hash(host_backend *b);
 
