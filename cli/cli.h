@@ -67,8 +67,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_shrink(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_emit_qemu_io(int argc, char **argv);
-int cmd_fuzz(int argc, char **argv);
-/* Campaign defaults shared by fuzz and zoo --score (cmd_fuzz.c). */
 struct campaign_opts;
 void fuzz_opts_defaults(struct campaign_opts *o, char *corpus_buf, char *dict_buf, size_t len);
 void fuzz_catch_sigint(void);
