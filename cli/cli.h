@@ -67,9 +67,5 @@ int cmd_replay(int argc, char **argv);
 int cmd_shrink(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_emit_qemu_io(int argc, char **argv);
-struct campaign_opts;
-void fuzz_opts_defaults(struct campaign_opts *o, char *corpus_buf, char *dict_buf, size_t len);
-void fuzz_catch_sigint(void);
-void fuzz_print_findings(const char *dir);
 
 #endif
