@@ -20,6 +20,10 @@
  *     on a host flush (the data first), so a crash never exposes a
  *     cluster whose data or count did not reach the host.
  *   - Old clusters an L2 entry dropped are freed after the entry changed.
+ *   - A zero cluster that keeps a host cluster of refcount 1 (write-zeroes
+ *     without unmap) is reused in place, as QEMU does (keep_old_clusters):
+ *     nothing is counted for it, and undoing the allocation leaves it
+ *     alone, since its L2 entry still references it.
  *   - Metas belong to the request that made them (a chain on its stack
  *     frame's pointer); eng_alloc_co_finish frees them.
  */
@@ -97,17 +101,20 @@ void eng_alloc_co_wait_range(eng *e, uint64_t start, uint64_t end)
     }
 }
 
-/* Entries from t[idx] on that are normal clusters with refcount 1 (written
- * in place), contiguous on the host; at most max. */
-static uint64_t count_copied(const eng *e, const uint8_t *t, unsigned idx,
-                             uint64_t max)
+/* Entries from t[idx] on whose flags are exactly `flags` (of COPIED,
+ * ZERO; no compressed or reserved bits), with host clusters contiguous
+ * from t[idx]'s; at most max. COPIED alone: normal clusters with refcount
+ * 1 (written in place); COPIED | ZERO: zero clusters that keep a host
+ * cluster of refcount 1 (reused in place). */
+static uint64_t count_contiguous(const eng *e, const uint8_t *t, unsigned idx,
+                                 uint64_t max, uint64_t flags)
 {
     uint64_t first = eng_l2_get(t, idx) & L2E_OFFSET_MASK, n = 0;
     unsigned l2n = 1u << e->l2_bits;
-    for (; n < max && idx + n < l2n; n++) {
+    for (; first && n < max && idx + n < l2n; n++) {
         uint64_t ent = eng_l2_get(t, (unsigned)(idx + n));
         if ((ent & (QCOW_OFLAG_COPIED | QCOW_OFLAG_COMPRESSED | L2E_RESERVED |
-                    QCOW_OFLAG_ZERO)) != QCOW_OFLAG_COPIED ||
+                    QCOW_OFLAG_ZERO)) != flags ||
             (ent & L2E_OFFSET_MASK) != first + n * e->cluster_size)
             break;
     }
@@ -133,7 +140,8 @@ static int handle_copied_co(eng *e, uint64_t start, uint64_t *cursor,
         if (*cursor != INV_OFFSET && host != eng_align_down(*cursor, cs)) {
             *bytes = 0;
         } else {
-            uint64_t n = count_copied(e, t, idx, (in + *bytes + cs - 1) / cs);
+            uint64_t n = count_contiguous(e, t, idx, (in + *bytes + cs - 1) / cs,
+                                          QCOW_OFLAG_COPIED);
             *bytes = eng_min(*bytes, n * cs - in);
             *cursor = host + in;
             *kept = n;
@@ -163,7 +171,7 @@ static int count_needing_alloc(eng *e, const uint8_t *t, unsigned idx,
 }
 
 static int new_meta(eng *e, uint64_t start, uint64_t alloc, uint64_t n,
-                    uint64_t nb_bytes, eng_l2meta **metas)
+                    bool keep_old, uint64_t nb_bytes, eng_l2meta **metas)
 {
     uint64_t cs = e->cluster_size, in = start & (cs - 1);
     eng_l2meta *m = calloc(1, sizeof(*m));
@@ -172,6 +180,7 @@ static int new_meta(eng *e, uint64_t start, uint64_t alloc, uint64_t n,
     m->guest_off = start - in;
     m->alloc_off = alloc;
     m->nb_clusters = n;
+    m->keep_old = keep_old;
     m->cow_start.offset = 0;
     m->cow_start.len = in;
     /* the tail of the cluster the data ends in (QEMU 1.1 aligned
@@ -186,14 +195,27 @@ static int new_meta(eng *e, uint64_t start, uint64_t alloc, uint64_t n,
     return 0;
 }
 
+/* QEMU's reuse of preallocated zero clusters: the run from t[idx] of
+ * zero clusters that keep a host cluster of refcount 1, when it can
+ * continue the host run at cursor; 0 when t[idx] is not one. */
+static uint64_t reusable_zero(const eng *e, const uint8_t *t, unsigned idx,
+                              uint64_t cursor, uint64_t max)
+{
+    uint64_t ent = eng_l2_get(t, idx), host = ent & L2E_OFFSET_MASK;
+    if (cursor != INV_OFFSET && eng_align_down(cursor, e->cluster_size) != host)
+        return 0;
+    return count_contiguous(e, t, idx, max,
+                            QCOW_OFLAG_COPIED | QCOW_OFLAG_ZERO);
+}
+
 /* QEMU's handle_alloc: new clusters for `start`, contiguous with *cursor
- * when there is one. 1: allocated (meta appended); 0: nothing (*bytes
- * = 0: cannot extend the contiguous run). kept: clusters kept in place
- * right before, in this run. */
+ * when there is one, or zero clusters reused in place. 1: allocated
+ * (meta appended); 0: nothing (*bytes = 0: cannot extend the contiguous
+ * run). kept: clusters kept in place right before, in this run. */
 static int handle_alloc_co(eng *e, uint64_t start, uint64_t *cursor,
                            uint64_t *bytes, uint64_t kept, eng_l2meta **metas)
 {
-    uint64_t cs = e->cluster_size, in = start & (cs - 1), n, alloc;
+    uint64_t cs = e->cluster_size, in = start & (cs - 1), n, alloc, reuse = 0;
     uint8_t *t;
     unsigned idx;
     int ret = eng_cluster_co_get_l2(e, start, &t, &idx);
@@ -201,11 +223,16 @@ static int handle_alloc_co(eng *e, uint64_t start, uint64_t *cursor,
         return ret;
     ret = count_needing_alloc(e, t, idx, start, (in + *bytes + cs - 1) / cs,
                               &n);
+    if (ret == 0)
+        reuse = reusable_zero(e, t, idx, *cursor, n);
+    alloc = eng_l2_get(t, idx) & L2E_OFFSET_MASK;
     eng_cache_put(e->l2_cache, &t);
     if (ret < 0)
         return ret;
     assert(n > 0);
-    if (*cursor != INV_OFFSET) {
+    if (reuse) {
+        n = reuse; /* keeps its host clusters: nothing to count */
+    } else if (*cursor != INV_OFFSET) {
         alloc = eng_align_down(*cursor, cs);
         ret = eng_refcount_co_alloc_at(e, alloc, n, &n);
         if (ret == 0 && n == 0) {
@@ -231,9 +258,10 @@ static int handle_alloc_co(eng *e, uint64_t start, uint64_t *cursor,
     if (eng_mutant_on(e, ENG_MUT_AVAIL_SECTORS))
         avail = (kept + n) << e->cluster_bits;
     uint64_t nb_bytes = eng_min(requested, avail);
-    ret = new_meta(e, start, alloc, n, nb_bytes, metas);
+    ret = new_meta(e, start, alloc, n, reuse != 0, nb_bytes, metas);
     if (ret < 0) {
-        (void)eng_refcount_co_free(e, alloc, n << e->cluster_bits);
+        if (!reuse)
+            (void)eng_refcount_co_free(e, alloc, n << e->cluster_bits);
         return ret;
     }
     *cursor = alloc + in;
@@ -302,39 +330,40 @@ again:
 
 /* ---- after the data write ---------------------------------------------- */
 
+/* Copy one COW region: read it where it reads now, write it into the new
+ * clusters. */
 static int cow_region_co(eng *e, const eng_l2meta *m, eng_cow_region r,
                          uint8_t *buf)
 {
     int ret = eng_co_ev(e, ENG_EV_COW_READ);
     if (ret == 0)
-        ret = eng_rw_co_read(e, m->guest_off + r.offset, buf, r.len);
+        ret = eng_rw_co_read_cow(e, m->guest_off + r.offset, buf, r.len);
+    if (ret == 0)
+        ret = eng_co_hwrite(e, ENG_EV_COW_WRITE, m->alloc_off + r.offset, buf,
+                            r.len);
     return ret;
 }
 
 /* QEMU's perform_cow: copy the parts of the new clusters the guest did
- * not write from where they read now. Drops the lock around the I/O. */
+ * not write from where they read now, one region after the other through
+ * one buffer (as QEMU 0.12's copy_sectors went through its cluster_data
+ * buffer). Drops the lock around the I/O. */
 static int perform_cow_co(eng *e, eng_l2meta *m)
 {
-    eng_cow_region s = m->cow_start, t = m->cow_end;
-    if (!s.len && !t.len)
+    const eng_cow_region r[2] = {m->cow_start, m->cow_end};
+    uint64_t size = eng_max(r[0].len, r[1].len);
+    if (!size)
         return 0;
-    uint8_t *sb = malloc(s.len + t.len + 1), *tb = sb + s.len;
-    if (!sb)
+    uint8_t *buf = calloc(1, size);
+    if (!buf)
         return -ENOMEM;
     eng_unlock(e);
     int ret = 0;
-    if (s.len)
-        ret = cow_region_co(e, m, s, sb);
-    if (ret == 0 && t.len)
-        ret = cow_region_co(e, m, t, tb);
-    if (ret == 0 && s.len)
-        ret = eng_co_hwrite(e, ENG_EV_COW_WRITE, m->alloc_off + s.offset, sb,
-                            s.len);
-    if (ret == 0 && t.len)
-        ret = eng_co_hwrite(e, ENG_EV_COW_WRITE, m->alloc_off + t.offset, tb,
-                            t.len);
+    for (unsigned i = 0; i < 2 && ret == 0; i++)
+        if (r[i].len)
+            ret = cow_region_co(e, m, r[i], buf);
     eng_co_lock(e);
-    free(sb);
+    free(buf);
     return ret;
 }
 
@@ -347,7 +376,17 @@ static int link_l2_co(eng *e, eng_l2meta *m)
     unsigned idx;
     if (!old)
         return -ENOMEM;
-    int ret = eng_cache_co_set_dependency(e->l2_cache, e->rb_cache);
+    int ret = 0;
+    /*
+     * Mutant refcount_after_l2 (QEMU sets this dependency in
+     * qcow2_alloc_cluster_link_l2; commit bfe8043e9214, 2012, skips it
+     * only for lazy refcounts, whose dirty bit forces a repair): without
+     * it the L2 table may reach the disk before the refcount block that
+     * counts its new clusters, and a crash in between leaves an entry
+     * pointing at a cluster of refcount 0.
+     */
+    if (!eng_mutant_on(e, ENG_MUT_REFCOUNT_AFTER_L2))
+        ret = eng_cache_co_set_dependency(e->l2_cache, e->rb_cache);
     if (ret == 0)
         ret = eng_cluster_co_get_l2(e, m->guest_off, &t, &idx);
     if (ret < 0) {
@@ -374,6 +413,20 @@ static int link_l2_co(eng *e, eng_l2meta *m)
     return 0;
 }
 
+/* Whether undoing m frees its clusters: not those reused in place, which
+ * the L2 table still references. */
+static bool abort_frees(const eng *e, const eng_l2meta *m)
+{
+    /*
+     * Mutant alloc_abort_frees_live (QEMU before "qcow2: Fix
+     * alloc_cluster_abort() for pre-existing clusters", February 2020):
+     * the abort path freed the clusters of every allocation, those of a
+     * preallocated zero cluster reused in place too, while its L2 entry
+     * still pointed at them.
+     */
+    return !m->keep_old || eng_mutant_on(e, ENG_MUT_ALLOC_ABORT_FREES_LIVE);
+}
+
 int eng_alloc_co_finish(eng *e, eng_l2meta **metas, bool link)
 {
     int ret = 0;
@@ -386,7 +439,7 @@ int eng_alloc_co_finish(eng *e, eng_l2meta **metas, bool link)
                 ret = link_l2_co(e, m);
             linked = ret == 0;
         }
-        if (!linked) /* QEMU's qcow2_alloc_cluster_abort */
+        if (!linked && abort_frees(e, m)) /* QEMU's qcow2_alloc_cluster_abort */
             (void)eng_refcount_co_free(e, m->alloc_off,
                                        m->nb_clusters << e->cluster_bits);
         allocs_remove(e, m);

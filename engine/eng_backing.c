@@ -110,7 +110,14 @@ int eng_backing_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
     uint64_t avail = off < e->backing_size ? e->backing_size - off : 0;
     if (avail > len)
         avail = len;
-    if (avail < len)
+    /*
+     * Mutant backing_tail_garbage (qcow2 before reads past a backing
+     * file's end were guaranteed to give zeroes: qcow2_backing_read1's
+     * memset, qemu-iotests' smaller-backing-image test, QEMU commit
+     * 4146b46c42e0 of 2013): the part of the buffer past the
+     * backing file's end is left as it was, stale bytes and all.
+     */
+    if (avail < len && !eng_mutant_on(e, ENG_MUT_BACKING_TAIL_GARBAGE))
         memset((uint8_t *)buf + avail, 0, len - avail);
     if (avail == 0)
         return 0;

@@ -3,8 +3,9 @@
  * tables (L2 tables, refcount blocks), after QEMU's qcow2-cache.c.
  *
  * Invariants:
- *   - An entry is either free (offset 0) or holds the table at `offset`;
- *     no two entries hold the same offset.
+ *   - An entry is either free (!used) or holds the table at `offset`;
+ *     no two entries hold the same offset. (Offset 0, the header, is
+ *     never a table; only the l2_at_zero mutant puts one there.)
  *   - A pinned entry (ref > 0) is never evicted or discarded; callers pin
  *     only while holding the engine lock and unpin before dropping it.
  *   - A dirty entry reaches the host only after what the cache depends on:
@@ -20,6 +21,7 @@
 #include "eng_internal.h"
 
 typedef struct cache_entry {
+    bool used;
     uint64_t offset;
     uint64_t lru;
     unsigned ref;
@@ -106,7 +108,7 @@ int eng_cache_co_flush_dependency(eng_cache *c)
 static int entry_co_flush(eng_cache *c, unsigned i)
 {
     cache_entry *en = &c->ent[i];
-    if (!en->dirty || !en->offset)
+    if (!en->dirty || !en->used)
         return 0;
     int ret = 0;
     if (c->depends) {
@@ -176,9 +178,24 @@ void eng_cache_depends_on_flush(eng_cache *c)
 static int find_entry(const eng_cache *c, uint64_t off)
 {
     for (unsigned i = 0; i < c->n; i++)
-        if (c->ent[i].offset == off)
+        if (c->ent[i].used && c->ent[i].offset == off)
             return (int)i;
     return -1;
+}
+
+/* Whether evicting entry i may drop it unwritten. */
+static bool may_drop(const eng_cache *c, unsigned i)
+{
+    /*
+     * Mutant l2_evict_dirty (the write-back contract of L2 caches, as
+     * kvmtool's qcow driver stated it in commit 4a69b1c93fcd: a table is
+     * written "when [it] is thrown out of LRU cache or ... flush"): a
+     * dirty L2 table chosen for eviction is dropped without being written
+     * back.
+     */
+    return !c->ent[i].dirty ||
+           (c->kind == ENG_CACHE_L2 &&
+            eng_mutant_on(c->e, ENG_MUT_L2_EVICT_DIRTY));
 }
 
 /* A slot for a new table: a free one, else the least recently used
@@ -190,7 +207,7 @@ static int cache_co_victim(eng_cache *c, unsigned *out)
         for (unsigned i = 0; i < c->n; i++) {
             if (c->ent[i].ref)
                 continue;
-            if (!c->ent[i].offset) {
+            if (!c->ent[i].used) {
                 best = (int)i;
                 break;
             }
@@ -202,8 +219,9 @@ static int cache_co_victim(eng_cache *c, unsigned *out)
                         c->kind == ENG_CACHE_L2 ? "L2" : "refcount block");
             return -ENOMEM;
         }
-        if (!c->ent[best].dirty) {
-            c->ent[best].offset = 0;
+        if (may_drop(c, (unsigned)best)) {
+            c->ent[best].used = false;
+            c->ent[best].dirty = false;
             *out = (unsigned)best;
             return 0;
         }
@@ -217,7 +235,8 @@ static int cache_co_victim(eng_cache *c, unsigned *out)
 static int cache_co_do_get(eng_cache *c, uint64_t off, uint8_t **table,
                            bool read)
 {
-    assert(off != 0 && off % c->e->cluster_size == 0);
+    assert(off % c->e->cluster_size == 0);
+    assert(off != 0 || eng_mutant_on(c->e, ENG_MUT_L2_AT_ZERO));
     int i = find_entry(c, off);
     if (i < 0) {
         unsigned v;
@@ -232,8 +251,12 @@ static int cache_co_do_get(eng_cache *c, uint64_t off, uint8_t **table,
             if (ret < 0)
                 return ret;
         }
-        /* nobody else can have loaded off meanwhile: the lock is held */
-        assert(find_entry(c, off) < 0);
+        /* nobody else can have loaded off meanwhile: the lock is held
+         * (except by the refcount_read_unpinned mutant, whose unlocked
+         * reads break exactly this, as QEMU's did: no check caught it) */
+        assert(find_entry(c, off) < 0 ||
+               eng_mutant_on(c->e, ENG_MUT_REFCOUNT_READ_UNPINNED));
+        c->ent[v].used = true;
         c->ent[v].offset = off;
         c->ent[v].dirty = false;
         i = (int)v;
@@ -265,19 +288,19 @@ void eng_cache_put(eng_cache *c, uint8_t **table)
 void eng_cache_mark_dirty(eng_cache *c, const uint8_t *table)
 {
     unsigned i = table_index(c, table);
-    assert(c->ent[i].offset != 0 && c->ent[i].ref > 0);
+    assert(c->ent[i].used && c->ent[i].ref > 0);
     c->ent[i].dirty = true;
 }
 
 void eng_cache_discard(eng_cache *c, uint64_t off)
 {
     int i = find_entry(c, off);
-    if (i < 0 || off == 0)
+    if (i < 0)
         return;
     /* pinned only when a corrupt image made one cluster two things at
      * once; keep the entry then (the image is broken either way) */
     if (c->ent[i].ref)
         return;
-    c->ent[i].offset = 0;
+    c->ent[i].used = false;
     c->ent[i].dirty = false;
 }

@@ -144,6 +144,41 @@ static int write_l1_entry_co(eng *e, uint64_t l1i)
                               buf, sizeof(buf));
 }
 
+/*
+ * Mutant enospc_publish_l2 (cloud-hypervisor's qcow2 before pull 8721,
+ * 2026): the refcount of a new L2 table was applied at the end of the
+ * whole mapping operation, after the L1 entry already pointed at the
+ * table; when the operation failed (ENOSPC on the data write), the
+ * pending refcount was dropped while the L1 entry stayed. Here a new
+ * table's count is undone when the request that made it fails
+ * (eng_cluster_co_settle_l2), and the L1 entry keeps pointing at it.
+ */
+static void note_new_l2(eng *e, uint64_t off)
+{
+    if (!eng_mutant_on(e, ENG_MUT_ENOSPC_PUBLISH_L2) || !off ||
+        e->n_new_l2 == ENG_MAX_NEW_L2)
+        return;
+    e->new_l2[e->n_new_l2].owner = e->rt.self(e->rt.opaque);
+    e->new_l2[e->n_new_l2].off = off;
+    e->n_new_l2++;
+}
+
+void eng_cluster_co_settle_l2(eng *e, bool ok)
+{
+    eng_co *self = e->rt.self(e->rt.opaque);
+    unsigned i = 0;
+    while (i < e->n_new_l2) {
+        if (e->new_l2[i].owner != self) {
+            i++;
+            continue;
+        }
+        uint64_t off = e->new_l2[i].off;
+        e->new_l2[i] = e->new_l2[--e->n_new_l2];
+        if (!ok)
+            (void)eng_refcount_co_free(e, off, e->cluster_size);
+    }
+}
+
 /* QEMU's l2_allocate: a new table (a copy of old_off's, if any). */
 static int l2_allocate_co(eng *e, uint64_t l1i, uint64_t old_off,
                           uint8_t **table)
@@ -151,6 +186,16 @@ static int l2_allocate_co(eng *e, uint64_t l1i, uint64_t old_off,
     uint64_t new_off = 0, old_ent = e->l1[l1i];
     uint8_t *t = NULL, *ot;
     int ret = eng_refcount_co_alloc(e, 1, &new_off);
+    /*
+     * Mutant l2_at_zero (KVM-era qcow2, reported on qemu-devel in 2009):
+     * l2_allocate did not check whether the allocation had failed and used
+     * the offset it got, 0; the new table went to host offset 0, over the
+     * header, and the L1 entry pointed there.
+     */
+    if (ret < 0 && eng_mutant_on(e, ENG_MUT_L2_AT_ZERO)) {
+        new_off = 0;
+        ret = 0;
+    }
     if (ret == 0)
         ret = eng_cache_co_flush(e->rb_cache);
     if (ret == 0)
@@ -180,6 +225,7 @@ static int l2_allocate_co(eng *e, uint64_t l1i, uint64_t old_off,
         goto fail;
     if (old_off)
         (void)eng_refcount_co_free(e, old_off, e->cluster_size); /* leak */
+    note_new_l2(e, new_off);
     *table = t;
     return 0;
 fail:

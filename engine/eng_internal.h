@@ -15,6 +15,7 @@
  *   eng_alloc.c    allocation for writes: in-flight dependencies, COW, L2 link
  *   eng_rw.c       read/write/flush/map request paths
  *   eng_zero.c     write-zeroes, discard, truncate
+ *   eng_status.c   block status, the preallocation probe, is_zero
  *   eng_mutant.c   the zoo table
  *
  * Invariants every module keeps:
@@ -29,6 +30,9 @@
  *     or beyond the refcount table's coverage -> -EIO with e->last_err set.
  *   - A cluster with refcount 0 that guest I/O is using (e->busy) is never
  *     handed out again until that I/O has finished.
+ *   - Mutants (eng_mutant.h) change behaviour only at their own code
+ *     points, each behind eng_mutant_on(); with none on, none of their
+ *     bookkeeping (new_l2[] below) is used.
  */
 #ifndef COWPOKE_ENG_INTERNAL_H
 #define COWPOKE_ENG_INTERNAL_H
@@ -64,6 +68,7 @@
 #define ENG_DEFAULT_L2_CACHE 16u
 #define ENG_DEFAULT_RB_CACHE 4u
 #define ENG_MIN_CACHE 2u
+#define ENG_MAX_NEW_L2 8u /* the enospc_publish_l2 mutant's bookkeeping */
 
 #define QCOW_OFLAG_COPIED (UINT64_C(1) << 63)
 #define QCOW_OFLAG_COMPRESSED (UINT64_C(1) << 62)
@@ -235,6 +240,7 @@ typedef struct eng_l2meta {
     uint64_t guest_off;   /* guest offset of the first cluster (aligned) */
     uint64_t alloc_off;   /* host offset of the first new cluster */
     uint64_t nb_clusters; /* clusters whose L2 entries this links */
+    bool keep_old;        /* zero clusters reused in place: not counted */
     eng_cow_region cow_start, cow_end;
     eng_coqueue waiters;  /* requests that depend on this allocation */
     struct eng_l2meta *next;              /* the owning request's chain */
@@ -266,6 +272,7 @@ struct eng {
     uint64_t *rt_table;
     uint64_t rt_entries, rt_offset, rt_clusters;
     uint64_t free_hint; /* no free cluster below this index (a hint) */
+    bool prealloc_checked, prealloc; /* eng_status.c's probe and result */
 
     eng_cache *l2_cache, *rb_cache;
     eng_comutex lock;
@@ -278,6 +285,13 @@ struct eng {
     eng *backing_eng;        /* qcow2 backing, or NULL for raw */
     uint64_t backing_size;   /* virtual size of the backing image */
     eng_open_opts opts;
+
+    /* the enospc_publish_l2 mutant's new L2 tables, per request */
+    struct {
+        eng_co *owner;
+        uint64_t off;
+    } new_l2[ENG_MAX_NEW_L2];
+    unsigned n_new_l2;
 
     char last_err[256];
 };
@@ -354,6 +368,9 @@ int eng_cluster_co_get_l2(eng *e, uint64_t off, uint8_t **table,
                           unsigned *index);
 /* Grow the L1 table to at least min_size entries. */
 int eng_cluster_co_grow_l1(eng *e, uint64_t min_size, bool exact);
+/* At the end of a request that may have allocated L2 tables (lock held):
+ * ok says whether it succeeded (only the enospc_publish_l2 mutant acts). */
+void eng_cluster_co_settle_l2(eng *e, bool ok);
 
 static inline uint64_t eng_l2_get(const uint8_t *t, unsigned i)
 {
@@ -381,10 +398,24 @@ void eng_alloc_co_wait_range(eng *e, uint64_t start, uint64_t end);
 
 /* Guest read without bounds check (COW reads past the size are fine). */
 int eng_rw_co_read(eng *e, uint64_t off, void *buf, uint64_t len);
+/* The same for a copy-on-write read (where a mutant may differ). */
+int eng_rw_co_read_cow(eng *e, uint64_t off, void *buf, uint64_t len);
 /* Guest write without bounds check (zeroing past the old size). */
 int eng_rw_co_write(eng *e, uint64_t off, const void *buf, uint64_t len);
 /* Checks common to every guest request. */
 int eng_rw_check(eng *e, uint64_t off, uint64_t len, bool write);
+
+/* ---- block status (eng_status.c) -------------------------------------- */
+
+/* What guest [off, off + *len) reads as: *len shortened to a run of one
+ * kind, its cluster type and host offset as eng_cluster_co_lookup gives
+ * them, and whether it certainly reads as zeroes. Takes the lock itself
+ * (call without it); the first call on an image runs the preallocation
+ * probe. */
+int eng_status_co(eng *e, uint64_t off, uint64_t *len, eng_ctype *type,
+                  uint64_t *host, bool *zero);
+/* Whether all of guest [off, off + len) certainly reads as zeroes. */
+int eng_status_co_is_zero(eng *e, uint64_t off, uint64_t len, bool *zero);
 
 /* ---- zeroes (eng_zero.c) ----------------------------------------------- */
 

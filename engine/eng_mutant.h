@@ -13,7 +13,22 @@
 
 #define ENG_MUTANTS(X)                                                         \
     X(AVAIL_SECTORS, "avail_sectors")                                          \
-    X(ALLOC_NO_SERIALIZE, "alloc_no_serialize")
+    X(ALLOC_NO_SERIALIZE, "alloc_no_serialize")                                \
+    X(FLUSH_NO_HOST_FLUSH, "flush_no_host_flush")                              \
+    X(SWALLOW_ENOSPC, "swallow_enospc")                                        \
+    X(REFCOUNT_AFTER_L2, "refcount_after_l2")                                  \
+    X(L2_EVICT_DIRTY, "l2_evict_dirty")                                        \
+    X(L2_AT_ZERO, "l2_at_zero")                                                \
+    X(REFBLOCK_NOREF, "refblock_noref")                                        \
+    X(DISCARD_INFLIGHT, "discard_inflight")                                    \
+    X(BACKING_TAIL_GARBAGE, "backing_tail_garbage")                            \
+    X(ZERO_CLUSTER_COW_BACKING, "zero_cluster_cow_backing")                    \
+    X(TRUNCATE_BACKING_VISIBLE, "truncate_backing_visible")                    \
+    X(V2_DISCARD_BACKING, "v2_discard_backing")                                \
+    X(ENOSPC_PUBLISH_L2, "enospc_publish_l2")                                  \
+    X(ZERO_UNMAP_STALE_L2, "zero_unmap_stale_l2")                              \
+    X(ALLOC_ABORT_FREES_LIVE, "alloc_abort_frees_live")                        \
+    X(REFCOUNT_READ_UNPINNED, "refcount_read_unpinned")
 
 typedef enum eng_mutant {
 #define ENG_MUT_ENUM(id, name) ENG_MUT_##id,

@@ -136,6 +136,15 @@ void eng_busy_end(eng *e, eng_busy *b)
 
 static bool busy_cluster(const eng *e, uint64_t idx)
 {
+    /*
+     * Mutant discard_inflight (QEMU qcow2 until the 2021 qemu-devel series
+     * "qcow2: fix parallel rewrite and discard", Vladimir
+     * Sementsov-Ogievskiy, iotest qcow2-discard-during-rewrite): nothing
+     * counted in-flight guest I/O per host cluster, so a cluster a discard
+     * had freed under a rewrite still in flight was handed out again.
+     */
+    if (eng_mutant_on(e, ENG_MUT_DISCARD_INFLIGHT))
+        return false;
     uint64_t lo = idx << e->cluster_bits, hi = lo + e->cluster_size;
     for (const eng_busy *b = e->busy; b; b = b->next)
         if (b->start < hi && lo < b->end)
@@ -263,20 +272,33 @@ static int hookup_co(eng *e, uint64_t rti, uint64_t b)
     return ret;
 }
 
-/* Write a new refcount block at cluster b for table index rti. */
+/*
+ * Mutant refblock_noref (QEMU before commit 92dcb59f, "qcow2: Rewrite
+ * alloc_refcount_block/grow_refcount_table", 2010): a new refcount block
+ * was allocated without a reference (alloc_clusters_noref), written, hooked
+ * into the refcount table, and only then counted; an error or a crash in
+ * between left a used refcount block at refcount 0.
+ */
+static bool block_noref(const eng *e)
+{
+    return eng_mutant_on(e, ENG_MUT_REFBLOCK_NOREF);
+}
+
+/* Write a new refcount block at cluster b for table index rti; self: b
+ * lies in the range it counts (otherwise b is counted already). */
 static int create_block_co(eng *e, uint64_t rti, uint64_t b, bool self)
 {
     uint64_t off = b << e->cluster_bits;
     uint8_t *blk;
     int ret = 0;
-    if (!self)
+    if (!self && !block_noref(e))
         ret = eng_cache_co_flush(e->rb_cache); /* b's own count first */
     if (ret == 0)
         ret = eng_cache_co_get_empty(e->rb_cache, off, &blk);
     if (ret < 0)
         return ret;
     memset(blk, 0, e->cluster_size);
-    if (self)
+    if (self && !block_noref(e))
         eng_rb_set(e->refcount_order, blk, b & ((UINT64_C(1) << e->rb_bits) - 1), 1);
     eng_cache_mark_dirty(e->rb_cache, blk);
     eng_cache_put(e->rb_cache, &blk);
@@ -285,9 +307,11 @@ static int create_block_co(eng *e, uint64_t rti, uint64_t b, bool self)
         ret = eng_cache_co_flush(e->rb_cache);
     if (ret == 0)
         ret = hookup_co(e, rti, b);
-    if (ret < 0)
+    if (ret < 0) {
         eng_cache_discard(e->rb_cache, off); /* leaked if counted elsewhere */
-    return ret;
+        return ret;
+    }
+    return block_noref(e) ? update_co(e, b, 1, +1) : 0;
 }
 
 static int ensure_block_co(eng *e, uint64_t rti, int depth)
@@ -320,7 +344,8 @@ static int ensure_block_co(eng *e, uint64_t rti, int depth)
             ret = ensure_block_co(e, bti, depth + 1);
             continue;
         }
-        ret = update_co(e, b, 1, +1);
+        if (!block_noref(e))
+            ret = update_co(e, b, 1, +1);
         if (ret == 0)
             ret = create_block_co(e, rti, b, false);
         return ret;

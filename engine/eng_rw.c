@@ -23,8 +23,25 @@ int eng_rw_check(eng *e, uint64_t off, uint64_t len, bool write)
     return 0;
 }
 
-/* One run of one cluster type. */
-static int read_run_co(eng *e, uint64_t off, uint8_t *buf, uint64_t *len)
+/* Whether a copy-on-write read of a zero cluster goes to the backing file
+ * (only the zero_cluster_cow_backing mutant does that). */
+static bool zero_reads_backing(const eng *e, eng_ctype type, bool cow)
+{
+    /*
+     * Mutant zero_cluster_cow_backing (the bug class QEMU fixed in qcow2's
+     * is_allocated with iotest 050: zero clusters taken for
+     * unallocated ones, so the backing file's data was copied over them):
+     * the copy-on-write read of a zero-flagged cluster falls through to
+     * the backing file instead of producing zeroes.
+     */
+    return cow && e->backing_file &&
+           (type == ENG_C_ZERO_PLAIN || type == ENG_C_ZERO_ALLOC) &&
+           eng_mutant_on(e, ENG_MUT_ZERO_CLUSTER_COW_BACKING);
+}
+
+/* One run of one cluster type (cow: a copy-on-write read). */
+static int read_run_co(eng *e, uint64_t off, uint8_t *buf, uint64_t *len,
+                       bool cow)
 {
     eng_ctype type;
     uint64_t host;
@@ -36,6 +53,8 @@ static int read_run_co(eng *e, uint64_t off, uint8_t *buf, uint64_t *len)
     eng_unlock(e);
     if (ret < 0)
         return ret;
+    if (zero_reads_backing(e, type, cow))
+        type = ENG_C_UNALLOC;
     switch (type) {
     case ENG_C_UNALLOC:
         if (e->backing_file) {
@@ -57,12 +76,12 @@ static int read_run_co(eng *e, uint64_t off, uint8_t *buf, uint64_t *len)
     return ret;
 }
 
-int eng_rw_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
+static int read_co(eng *e, uint64_t off, void *buf, uint64_t len, bool cow)
 {
     uint8_t *p = buf;
     while (len) {
         uint64_t cur = len;
-        int ret = read_run_co(e, off, p, &cur);
+        int ret = read_run_co(e, off, p, &cur, cow);
         if (ret < 0)
             return ret;
         off += cur;
@@ -70,6 +89,16 @@ int eng_rw_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
         len -= cur;
     }
     return 0;
+}
+
+int eng_rw_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
+{
+    return read_co(e, off, buf, len, false);
+}
+
+int eng_rw_co_read_cow(eng *e, uint64_t off, void *buf, uint64_t len)
+{
+    return read_co(e, off, buf, len, true);
 }
 
 int eng_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
@@ -95,6 +124,14 @@ static int write_part_co(eng *e, uint64_t off, const uint8_t *buf,
     eng_busy_begin(e, &b, host, *len);
     eng_unlock(e);
     ret = eng_co_hwrite(e, ENG_EV_WRITE_AIO, host, buf, *len);
+    /*
+     * Mutant swallow_enospc (Xen's qemu-dm and blktap, Red Hat bug 217859,
+     * 2006): a host write that failed was logged and the guest was told it
+     * succeeded. Here the failed data write counts as done: the request
+     * succeeds and its new clusters are linked over bytes never written.
+     */
+    if (ret == -ENOSPC && eng_mutant_on(e, ENG_MUT_SWALLOW_ENOSPC))
+        ret = 0;
     eng_co_lock(e);
     eng_busy_end(e, &b);
     int fin = eng_alloc_co_finish(e, &metas, ret == 0);
@@ -113,6 +150,7 @@ int eng_rw_co_write(eng *e, uint64_t off, const void *buf, uint64_t len)
         p += cur;
         len -= cur;
     }
+    eng_cluster_co_settle_l2(e, ret == 0);
     eng_unlock(e);
     return ret;
 }
@@ -137,7 +175,13 @@ int eng_co_flush(eng *e)
     }
     if (ret == 0)
         ret = eng_co_ev(e, ENG_EV_FLUSH_TO_DISK);
-    if (ret == 0)
+    /*
+     * Mutant flush_no_host_flush (ocaml-qcow before pull request 23, 2016,
+     * which first made its flush call the flush of the device beneath):
+     * the caches are written, but the host is never told to make them, or
+     * the data written before, durable.
+     */
+    if (ret == 0 && !eng_mutant_on(e, ENG_MUT_FLUSH_NO_HOST_FLUSH))
         ret = eng_co_hflush(e);
     return ret;
 }
@@ -151,9 +195,8 @@ int eng_co_map(eng *e, uint64_t off, uint64_t len, eng_map_extent *out)
         return ret;
     eng_ctype type;
     uint64_t host;
-    eng_co_lock(e);
-    ret = eng_cluster_co_lookup(e, off, &len, &type, &host);
-    eng_unlock(e);
+    bool zero;
+    ret = eng_status_co(e, off, &len, &type, &host, &zero);
     if (ret < 0)
         return ret;
     out->off = off;
@@ -161,7 +204,7 @@ int eng_co_map(eng *e, uint64_t off, uint64_t len, eng_map_extent *out)
     out->host_off = host;
     switch (type) {
     case ENG_C_UNALLOC: out->kind = ENG_MAP_UNALLOCATED; break;
-    case ENG_C_NORMAL: out->kind = ENG_MAP_DATA; break;
+    case ENG_C_NORMAL: out->kind = zero ? ENG_MAP_ZERO : ENG_MAP_DATA; break;
     default: out->kind = ENG_MAP_ZERO; break;
     }
     return 0;

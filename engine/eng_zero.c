@@ -6,8 +6,12 @@
  * Semantics (what QEMU 7.2 does):
  *   - write-zeroes: whole clusters get the zero flag (version 3); with
  *     ENG_ZERO_MAY_UNMAP their host clusters are freed, otherwise kept.
- *     Partial clusters, and everything on version 2, are written with
- *     zero-filled buffers through the normal write path.
+ *     A partial cluster whose other bytes already read as zeroes (block
+ *     status, eng_status.c) becomes a zero cluster as a whole, provided it
+ *     still reads as zeroes once the lock is taken (QEMU re-checks too);
+ *     other partial clusters, those the image's end cuts, and everything
+ *     on version 2 are written with zero-filled buffers through the
+ *     normal write path.
  *   - discard: only whole clusters (and the final partial cluster when the
  *     request reaches the image's end); they read back as zeroes (zero
  *     flag on v3 when there is a backing file or the cluster was
@@ -65,6 +69,20 @@ static int check_entries(eng *e, const uint8_t *t, unsigned idx, uint64_t n,
     return 0;
 }
 
+/*
+ * Whether a dropped cluster is freed before its L2 entry changes. Mutant
+ * zero_unmap_stale_l2 (QEMU 5.2-rc3, fixed by commit c8bf9a9169, November
+ * 2020): zero_in_l2_slice marked the slice dirty, freed the old cluster,
+ * then set the new entry; freeing could evict a dirty refcount block whose
+ * dependency flushed the L2 cache, which wrote the slice and marked it
+ * clean before the entry changed, so the new entry never reached the disk.
+ */
+static bool free_before_set(const eng *e, zop op)
+{
+    return op == ZOP_ZERO_UNMAP &&
+           eng_mutant_on(e, ENG_MUT_ZERO_UNMAP_STALE_L2);
+}
+
 /* Zero or discard up to n whole clusters from off inside one L2 table;
  * *done says how many were handled. Lock held. */
 static int zero_in_l2_co(eng *e, uint64_t off, uint64_t n, zop op,
@@ -83,6 +101,7 @@ static int zero_in_l2_co(eng *e, uint64_t off, uint64_t n, zop op,
     int ret = eng_cluster_co_get_l2(e, off, &t, &idx);
     if (ret == 0)
         ret = check_entries(e, t, idx, *done, off);
+    bool early = free_before_set(e, op);
     for (uint64_t i = 0; ret == 0 && i < *done; i++) {
         uint64_t ent = eng_l2_get(t, (unsigned)(idx + i));
         eng_ctype type;
@@ -91,10 +110,14 @@ static int zero_in_l2_co(eng *e, uint64_t off, uint64_t n, zop op,
         uint64_t ne = new_entry(e, op, ent, type, &free_old);
         if (ne == ent)
             continue;
-        eng_l2_set(t, (unsigned)(idx + i), ne);
         eng_cache_mark_dirty(e->l2_cache, t);
-        if (free_old)
+        if (free_old && early)
+            ret = eng_refcount_co_free(e, ent & L2E_OFFSET_MASK,
+                                       e->cluster_size);
+        else if (free_old)
             old[nold++] = ent & L2E_OFFSET_MASK;
+        if (ret == 0)
+            eng_l2_set(t, (unsigned)(idx + i), ne);
     }
     if (t)
         eng_cache_put(e->l2_cache, &t);
@@ -104,17 +127,37 @@ static int zero_in_l2_co(eng *e, uint64_t off, uint64_t n, zop op,
     return ret;
 }
 
-static int zero_clusters_co(eng *e, uint64_t start, uint64_t end, zop op)
+/* Whether the cluster at off reads as zeroes by its mapping alone (zero
+ * flag, or unallocated with nothing below). Lock held. */
+static int cluster_reads_zero_co(eng *e, uint64_t off, bool *zero)
+{
+    uint64_t len = e->cluster_size, host;
+    eng_ctype type;
+    int ret = eng_cluster_co_lookup(e, off, &len, &type, &host);
+    *zero = ret == 0 && (type == ENG_C_ZERO_PLAIN || type == ENG_C_ZERO_ALLOC ||
+                         (type == ENG_C_UNALLOC &&
+                          (!e->backing_file || off >= e->backing_size)));
+    return ret;
+}
+
+/* Zero or discard the whole clusters of [start, end); recheck: only if
+ * the (single) cluster still reads as zeroes, else *done = false. */
+static int zero_clusters_co(eng *e, uint64_t start, uint64_t end, zop op,
+                            bool recheck, bool *done)
 {
     int ret = 0;
     eng_co_lock(e);
     eng_alloc_co_wait_range(e, start, end);
-    while (start < end && ret == 0) {
-        uint64_t done;
+    *done = true;
+    if (recheck)
+        ret = cluster_reads_zero_co(e, start, done);
+    while (*done && start < end && ret == 0) {
+        uint64_t n;
         ret = zero_in_l2_co(e, start, (end - start) >> e->cluster_bits, op,
-                            &done);
-        start += done << e->cluster_bits;
+                            &n);
+        start += n << e->cluster_bits;
     }
+    eng_cluster_co_settle_l2(e, ret == 0);
     eng_unlock(e);
     return ret;
 }
@@ -139,18 +182,41 @@ static int write_zero_bufs_co(eng *e, uint64_t off, uint64_t len)
     return ret;
 }
 
+/* Zero [off, off + len), a part of one cluster (QEMU's head and tail
+ * handling in qcow2_co_pwrite_zeroes): the whole cluster becomes a zero
+ * cluster if the rest of it reads as zeroes, else zeroes are written. */
+static int zero_partial_co(eng *e, uint64_t off, uint64_t len, zop op)
+{
+    uint64_t cs = e->cluster_size, c0 = eng_align_down(off, cs), c1 = c0 + cs;
+    bool zero = false, done = false;
+    int ret = 0;
+    if (c1 <= e->size) {
+        ret = eng_status_co_is_zero(e, c0, off - c0, &zero);
+        if (ret == 0 && zero)
+            ret = eng_status_co_is_zero(e, off + len, c1 - off - len, &zero);
+    }
+    if (ret == 0 && zero)
+        ret = zero_clusters_co(e, c0, c1, op, true, &done);
+    if (ret == 0 && !done)
+        ret = write_zero_bufs_co(e, off, len);
+    return ret;
+}
+
 int eng_zero_co_range(eng *e, uint64_t off, uint64_t len, unsigned flags)
 {
     uint64_t cs = e->cluster_size, end = off + len;
     uint64_t a = eng_align_up(off, cs), b = eng_align_down(end, cs);
-    if (e->version < 3 || a >= b)
+    if (e->version < 3)
         return write_zero_bufs_co(e, off, len);
     zop op = (flags & ENG_ZERO_MAY_UNMAP) ? ZOP_ZERO_UNMAP : ZOP_ZERO;
-    int ret = write_zero_bufs_co(e, off, a - off);
-    if (ret == 0)
-        ret = zero_clusters_co(e, a, b, op);
-    if (ret == 0)
-        ret = write_zero_bufs_co(e, b, end - b);
+    bool done;
+    int ret = 0;
+    if (off < a) /* the head cluster, which may hold the whole request */
+        ret = zero_partial_co(e, off, eng_min(a, end) - off, op);
+    if (ret == 0 && a < b)
+        ret = zero_clusters_co(e, a, b, op, false, &done);
+    if (ret == 0 && b < end && b >= a) /* the tail cluster */
+        ret = zero_partial_co(e, b, end - b, op);
     return ret;
 }
 
@@ -175,9 +241,17 @@ int eng_co_discard(eng *e, uint64_t off, uint64_t len)
         b = eng_align_up(end, cs); /* the final partial cluster, whole */
     if (a >= b)
         return 0;
-    if (e->version < 3 && e->backing_file)
+    /*
+     * Mutant v2_discard_backing (QEMU before "qcow2: Forbid discard in
+     * qcow2 v2 images with backing files", Alberto Garcia, March 2020,
+     * iotest 290): a version 2 image has no zero flag, so discard
+     * deallocated the clusters and the backing file's stale data showed.
+     */
+    if (e->version < 3 && e->backing_file &&
+        !eng_mutant_on(e, ENG_MUT_V2_DISCARD_BACKING))
         return 0; /* would expose the backing file: QEMU refuses */
-    return zero_clusters_co(e, a, b, ZOP_DISCARD);
+    bool done;
+    return zero_clusters_co(e, a, b, ZOP_DISCARD, false, &done);
 }
 
 int eng_co_truncate(eng *e, uint64_t new_size)
@@ -196,7 +270,14 @@ int eng_co_truncate(eng *e, uint64_t new_size)
     eng_co_lock(e);
     int ret = eng_cluster_co_grow_l1(e, l1, true);
     eng_unlock(e);
-    if (ret == 0 && e->backing_file && e->backing_size > old)
+    /*
+     * Mutant truncate_backing_visible (QEMU before the fix of April 2020,
+     * "block: truncate: Don't make backing file data visible"):
+     * the grown area was left unallocated, so where the backing file is
+     * longer than the old size its data showed through instead of zeroes.
+     */
+    if (ret == 0 && e->backing_file && e->backing_size > old &&
+        !eng_mutant_on(e, ENG_MUT_TRUNCATE_BACKING_VISIBLE))
         ret = eng_zero_co_range(e, old, eng_min(new_size, e->backing_size) - old,
                                 0);
     if (ret == 0) {

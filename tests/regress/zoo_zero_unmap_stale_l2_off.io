@@ -1,0 +1,15 @@
+# expect: ok
+# Twin of zoo_zero_unmap_stale_l2.io, the same commands without
+# `mutant zero_unmap_stale_l2`: a correct engine passes.
+image create size=4M cluster_size=512
+write -P 0x11 0 1M
+flush
+discard 256k 512
+discard 512k 512
+discard 768k 512
+discard 1023k 512
+write -z -u 100k 512
+read -P 0x00 100k 512
+reopen
+read -P 0x00 100k 512
+check
