@@ -8,8 +8,12 @@
  *   1. set up: a scheduler (FIFO, the step budget, the event hook);
  *   2. every command in order, until one of them finds a verdict; after
  *      each command, finished requests are reaped;
+ *   2b. when an armed power loss (`crash after=N`) cut the command short,
+ *      the lost requests unwind, the images reopen, and the next command
+ *      runs (exec_crash.c);
  *   3. end of trace: an `expect_error` with no command after it is a
- *      script error; breakpoints that never fired are disarmed; every
+ *      script error; an armed power loss and breakpoints that never fired
+ *      are disarmed; every
  *      request is drained (a request still suspended or stopped is a
  *      deadlock); every open image is flushed and closed; the metadata
  *      checker runs on every image;
@@ -59,7 +63,7 @@ typedef struct exec_wait {
 static bool exec_wait_pred(void *p)
 {
     exec_wait *w = p;
-    return w->x->over || (w->pred && w->pred(w->arg));
+    return exec_halted(w->x) || (w->pred && w->pred(w->arg));
 }
 
 /* Turn a scheduler status into true (the wait is over) or a verdict. */
@@ -67,7 +71,7 @@ static bool exec_status(exec *x, sched_status st, bool idle_ok,
                         const char *what)
 {
     x->r->steps = sched_steps(x->s);
-    if (x->over)
+    if (exec_halted(x))
         return false;
     if (st == SCHED_OK || (st == SCHED_IDLE && idle_ok))
         return true;
@@ -90,7 +94,7 @@ static bool exec_status(exec *x, sched_status st, bool idle_ok,
 
 bool exec_run_until(exec *x, bool (*pred)(void *), void *arg, const char *what)
 {
-    if (x->over)
+    if (exec_halted(x))
         return false;
     exec_wait w = {x, pred, arg};
     sched_status st = sched_run_until(x->s, exec_wait_pred, &w);
@@ -99,7 +103,7 @@ bool exec_run_until(exec *x, bool (*pred)(void *), void *arg, const char *what)
 
 bool exec_drain(exec *x, const char *what)
 {
-    if (x->over)
+    if (exec_halted(x))
         return false;
     exec_wait w = {x, NULL, NULL};
     sched_status st = sched_run_until(x->s, exec_wait_pred, &w);
@@ -243,8 +247,10 @@ static void exec_step(exec *x, size_t i)
         return;
     }
     exec_cmd(x, c);
-    if (c->kind != SCRIPT_EXPECT_ERROR)
+    if (c->kind != SCRIPT_EXPECT_ERROR || x->cut)
         x->pending_expect = 0;
+    if (x->cut && !x->over)
+        exec_cut_resume(x);
     exec_reap(x);
 }
 
@@ -259,6 +265,7 @@ static void exec_end_of_trace(exec *x)
                   "expect_error at the end of the script: no command follows");
         return;
     }
+    exec_cut_disarm(x);
     /* breakpoints that never fired would catch the final close */
     for (exec_bp *bp = x->bps; bp; bp = bp->next)
         if (bp->state == BP_ARMED)
@@ -332,6 +339,7 @@ int exec_run(const script *s, const exec_opts *o, exec_result *r)
     r->steps = sched_steps(x.s);
     r->requests = x.next_id;
     exec_teardown(&x);
+    r->host_ios = x.host_ios;
     return 0;
 }
 

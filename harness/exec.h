@@ -44,6 +44,10 @@
 
 typedef void exec_print_fn(void *opaque, const char *text);
 typedef void exec_progress_fn(void *opaque, size_t cmd_index);
+/* Host write or flush number n (1, 2, ... from the start of the run) has
+ * just completed successfully, while command cmd_index ran (SIZE_MAX: at
+ * the end of the trace). These are what `crash after=N` counts. */
+typedef void exec_hostio_fn(void *opaque, uint64_t n, size_t cmd_index);
 
 typedef struct exec_opts {
     uint64_t budget;    /* scheduler steps per trace; 0: the default */
@@ -70,6 +74,8 @@ typedef struct exec_opts {
     void *print_opaque;
     exec_progress_fn *progress; /* NULL: none */
     void *progress_opaque;
+    exec_hostio_fn *hostio; /* NULL: none (crash-point counting) */
+    void *hostio_opaque;
 } exec_opts;
 
 typedef struct exec_image_hash {
@@ -99,6 +105,15 @@ typedef struct exec_result {
     size_t nhashes;
     uint64_t steps;    /* scheduler steps taken */
     uint64_t requests; /* requests the script made */
+    /* Host writes and flushes that completed successfully (what `crash
+     * after=N` counts), the end of the trace included. */
+    uint64_t host_ios;
+    /* A `crash after=N` power loss happened: at command cut_cmd, with
+     * cut_volatile unflushed 512-byte sectors on the disks (0: a random
+     * subset could lose nothing drop=all does not). */
+    bool cut_fired;
+    size_t cut_cmd;
+    uint64_t cut_volatile;
 } exec_result;
 
 /* Run script s with options o (NULL: defaults) and fill *r. 0, or -ENOMEM

@@ -345,7 +345,7 @@ bool exec_cmd_resume_errors(exec *x)
      * stopped VM holds); parked requests are no deadlock here */
     sched_status st = sched_run_all(x->s);
     x->r->steps = sched_steps(x->s);
-    if (x->over)
+    if (exec_halted(x))
         return false;
     if (st == SCHED_BUDGET)
         return exec_fail(x, NULL, SCRIPT_V_BUDGET,

@@ -1,7 +1,7 @@
 /*
  * exec_image.c - the images of a trace (see exec_int.h): creating and
  * opening them, closing and reopening, truncating, the metadata checks,
- * power loss, and the hashes of their bytes.
+ * and the hashes of their bytes (power loss: exec_crash.c).
  *
  * Every image lives in memory: a hostdisk (volatile cache, power loss)
  * inside a hostfault wrapper (capacity limit, injected errors), seen by
@@ -33,7 +33,6 @@
 #include "exec_int.h"
 #include "hostdisk.h"
 #include "hostfault.h"
-#include "prng.h"
 
 /* ---- the image table ----------------------------------------------------- */
 
@@ -56,6 +55,9 @@ static exec_image *exec_image_add(exec *x, host_backend *disk, const char *name,
         goto fail;
     im->disk = disk;
     im->index = (unsigned)x->nimgs;
+    for (int i = 0; i < 4; i++)
+        im->dead[i] = -1;
+    exec_host_init(x, im);
     im->named = named;
     if (named)
         snprintf(im->name, sizeof(im->name), "%s", name);
@@ -63,7 +65,7 @@ static exec_image *exec_image_add(exec *x, host_backend *disk, const char *name,
         snprintf(im->name, sizeof(im->name), "%s", name);
     else
         snprintf(im->name, sizeof(im->name), "#%u", im->index + 1);
-    eng_file *f = sched_file(x->s, im->hb, im->name);
+    eng_file *f = sched_file(x->s, &im->xh.b, im->name);
     if (!f) {
         host_destroy(im->hb);
         free(im);
@@ -179,8 +181,7 @@ static exec_req *exec_engine_req(exec *x, exec_op op, exec_image *im,
     return q;
 }
 
-/* Open im's engine. */
-static bool exec_open_engine(exec *x, exec_image *im, bool *met)
+bool exec_open_engine(exec *x, exec_image *im, bool *met)
 {
     exec_req *q = exec_engine_req(x, XOP_OPEN, im, met);
 
@@ -251,6 +252,7 @@ static exec_image *exec_backing_for(exec *x, const char *name)
                                 "to complete") ||
                  !exec_close_engine(x, b, NULL)))
         return NULL;
+    b->live = false;
     return b;
 }
 
@@ -323,6 +325,7 @@ bool exec_cmd_image_create(exec *x, const script_cmd *c)
     }
     if (!exec_open_engine(x, im, NULL))
         return false;
+    im->live = true;
     x->cur = im;
     return true;
 }
@@ -354,6 +357,7 @@ bool exec_cmd_image_open(exec *x, const script_cmd *c)
         return false;
     if (!im->e)
         return true; /* failed as expected */
+    im->live = true;
     eng_get_info(im->e, &info);
     if (x->o.max_image_size && info.virtual_size > x->o.max_image_size)
         return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
@@ -375,11 +379,17 @@ bool exec_cmd_close(exec *x, bool reopen)
     if (!exec_drain(x, reopen ? "reopen: every request in flight to complete"
                               : "close: every request in flight to complete"))
         return false;
+    im->live |= reopen; /* a power loss from here on reopens it */
     if (im->e && !exec_close_engine(x, im, &met))
         return false;
-    if (!reopen || met)
+    if (!reopen || met) {
+        im->live = false;
         return exec_expect_met(x, met);
-    return exec_open_engine(x, im, &met) && exec_expect_met(x, met);
+    }
+    bool ok = exec_open_engine(x, im, &met);
+    if (ok)
+        im->live = im->e != NULL;
+    return ok && exec_expect_met(x, met);
 }
 
 bool exec_cmd_truncate(exec *x, const script_cmd *c)
@@ -478,7 +488,7 @@ void exec_images_finish(exec *x)
         if (x->imgs[i]->e && !exec_close_engine(x, x->imgs[i], NULL))
             return;
     for (size_t i = 0; i < x->nimgs; i++)
-        if (!exec_check_image(x, x->imgs[i]))
+        if (!x->imgs[i]->abandoned && !exec_check_image(x, x->imgs[i]))
             return;
 }
 
@@ -496,91 +506,6 @@ bool exec_cmd_host(exec *x, const script_cmd *c)
     else
         hostfault_grow(x->cur->hb, c->size);
     return true;
-}
-
-/* ---- crash --------------------------------------------------------------- */
-
-typedef struct exec_keep {
-    prng p;
-} exec_keep;
-
-static bool exec_keep_random(void *opaque, uint64_t sector)
-{
-    (void)sector;
-    return prng_next(&((exec_keep *)opaque)->p) & 1;
-}
-
-/* Make every host I/O of im fail (add=true) or stop that (add=false). */
-static void exec_dead_rules(exec_image *im, bool add, int ids[4])
-{
-    static const fault_target t[4] = {FAULT_READ, FAULT_WRITE, FAULT_FLUSH,
-                                      FAULT_TRUNCATE};
-    fault_rules *set = hostfault_rules(im->hb);
-
-    for (int i = 0; i < 4; i++) {
-        if (add) {
-            fault_rule fr = {.target = t[i], .err = EIO, .mode = FAULT_ALWAYS};
-            ids[i] = fault_rules_add(set, &fr);
-        } else if (ids[i] >= 0) {
-            (void)fault_rules_remove(set, ids[i]);
-        }
-    }
-}
-
-/* Power loss now; requests in flight are lost (their I/O fails, and
- * nothing they do reaches the disks or the models). */
-static bool exec_power_loss(exec *x, const script_crash *cc, bool *was_open)
-{
-    int(*ids)[4] = calloc(x->nimgs, sizeof(*ids));
-
-    if (!ids)
-        return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR, "out of memory");
-    x->quiesce = true;
-    for (exec_req *q = x->reqs; q; q = q->next)
-        q->lost = !q->done;
-    for (size_t i = 0; i < x->nimgs; i++) {
-        exec_keep k = {
-            prng_seeded(cc->seed ^ (UINT64_C(0x9e3779b97f4a7c15) * (i + 1)))};
-        hostdisk_power_loss(
-            x->imgs[i]->disk,
-            cc->drop == SCRIPT_DROP_RANDOM ? exec_keep_random : NULL, &k);
-        exec_dead_rules(x->imgs[i], true, ids[i]);
-    }
-    exec_bp_release_all(x);
-    bool ok = exec_drain(x, "crash: the requests in flight to unwind");
-    for (size_t i = 0; i < x->nimgs; i++) {
-        exec_dead_rules(x->imgs[i], false, ids[i]);
-        was_open[i] = x->imgs[i]->e != NULL;
-        eng_destroy(x->imgs[i]->e);
-        x->imgs[i]->e = NULL;
-    }
-    free(ids);
-    x->quiesce = false;
-    return ok;
-}
-
-bool exec_cmd_crash(exec *x, const script_cmd *c)
-{
-    if (!x->nimgs)
-        return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
-                         "crash needs an image (image create first)");
-    bool *was_open = calloc(x->nimgs, sizeof(bool));
-    if (!was_open)
-        return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR, "out of memory");
-    bool ok = exec_power_loss(x, &c->crash, was_open);
-    for (size_t i = 0; ok && i < x->nimgs; i++) {
-        exec_image *im = x->imgs[i];
-        int r = im->model ? shadow_crash(im->model) : 0;
-        if (r < 0)
-            ok = exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
-                           "the shadow model cannot follow the crash: %s",
-                           strerror(-r));
-    }
-    for (size_t i = 0; ok && i < x->nimgs; i++)
-        if (was_open[i])
-            ok = exec_open_engine(x, x->imgs[i], NULL);
-    free(was_open);
-    return ok;
 }
 
 /* ---- hashes and teardown ------------------------------------------------- */

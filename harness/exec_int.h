@@ -4,7 +4,10 @@
  *   exec_io.c       guest requests: spawning, coroutine bodies, completion
  *                   (shadow model, -P check, output, error expectations);
  *   exec_image.c    images: create/open/close/reopen/truncate, backing
- *                   resolution, metadata checks, crash, hashes, teardown;
+ *                   resolution, metadata checks, hashes, teardown;
+ *   exec_crash.c    power loss: `crash` now, `crash after=N` armed on the
+ *                   count of host writes and flushes (the host wrapper
+ *                   that counts them), reopening afterwards;
  *   exec_bp.c       the event hook: breakpoints, event fault rules, the
  *                   test-only read fault (eng_file wrapper), werror=stop;
  *   exec_verdict.c  verdicts: recording the first one, describing
@@ -59,6 +62,17 @@ typedef enum exec_op {
     XOP_CLOSE,
 } exec_op;
 
+/* The executor's host backend of an image: forwards to the image's
+ * hostfault wrapper (the scheduler's file performs I/O on it), counting
+ * the host writes and flushes that succeed, at the moment they complete
+ * (`crash after=N` cuts the power right there). Not owned: it is part of
+ * its exec_image. */
+typedef struct exec_host {
+    host_backend b; /* first: a host_backend * is an exec_host * */
+    host_backend *inner;
+    exec *x;
+} exec_host;
+
 /* The executor's eng_file: forwards to the scheduler's file, and applies
  * the test-only read fault. */
 typedef struct exec_file {
@@ -77,6 +91,7 @@ typedef struct exec_image {
     char *dir;           /* from_file: its directory (relative backings) */
     host_backend *hb;    /* hostfault wrapper; owns disk */
     host_backend *disk;  /* the hostdisk inside hb (borrowed) */
+    exec_host xh;        /* counts host writes and flushes, over hb */
     exec_file xf;        /* the engine's file */
     eng *e;              /* open engine, or NULL */
     shadow *model;       /* NULL for opened files (see exec_sticky.c) */
@@ -84,6 +99,16 @@ typedef struct exec_image {
     struct exec_image *backing; /* the image its model reads through */
     uint32_t cluster_size;
     unsigned version;
+    /* Open as far as the script is concerned: set when a command opens it
+     * (image create/open, reopen: from its start), cleared when `close`
+     * completes or an overlay makes it a backing file. A power loss
+     * reopens the live images, so one cut short while closing or
+     * reopening comes back open. */
+    bool live;
+    bool ever_open;  /* an engine was opened on it once */
+    bool abandoned;  /* the power went before its creation completed:
+                        not checked at the end */
+    int dead[4];     /* ids of the crash's fail-everything rules, or -1 */
 } exec_image;
 
 typedef struct exec_bp exec_bp;
@@ -160,6 +185,16 @@ struct exec {
     uint32_t *req_cmd; /* request id -> command index + 1 (0: none) */
     size_t nreq_cmd;
     uint64_t bp_seq, susp_seq;
+    /* crash after=N: host writes and flushes so far; the armed count */
+    uint64_t host_ios;
+    bool cut_armed;
+    uint64_t cut_at;       /* host_ios at which the power goes */
+    uint64_t cut_after;    /* the N of the arming command */
+    unsigned cut_line;     /* its line */
+    script_crash cut_how;  /* its drop= */
+    bool cut; /* the armed power loss happened: the running command stops
+                 (as on a verdict, but without one); exec_step then
+                 reopens and the script goes on */
 };
 
 /* ---- exec.c -------------------------------------------------------------- */
@@ -198,8 +233,10 @@ bool exec_cmd_image_open(exec *x, const script_cmd *c);
 bool exec_cmd_close(exec *x, bool reopen);
 bool exec_cmd_truncate(exec *x, const script_cmd *c);
 bool exec_cmd_check(exec *x);
-bool exec_cmd_crash(exec *x, const script_cmd *c);
 bool exec_cmd_host(exec *x, const script_cmd *c);
+/* Open im's engine (a request of the running command); met as for
+ * exec_judge. false: a verdict was recorded (or the power went). */
+bool exec_open_engine(exec *x, exec_image *im, bool *met);
 /* End of trace: close every open image, check every image. */
 void exec_images_finish(exec *x);
 /* Free every image (engines first, without I/O). */
@@ -208,6 +245,23 @@ void exec_images_hash(exec *x);
 exec_image *exec_need_image(exec *x, const char *what);
 /* Open options for an engine of this run: mutants, backing resolution. */
 void exec_image_open_opts(exec *x, eng_open_opts *o);
+
+/* ---- exec_crash.c -------------------------------------------------------- */
+/* Power loss now, or armed: `crash [after=N] [drop=...]`. */
+bool exec_cmd_crash(exec *x, const script_cmd *c);
+/* After a command the armed power loss cut short (x->cut): unwind the
+ * lost requests, reopen the live images; the script goes on. */
+bool exec_cut_resume(exec *x);
+/* The end of the script: an armed power loss that did not happen is
+ * disarmed (the end of the trace is the harness's). */
+void exec_cut_disarm(exec *x);
+/* Put im's counting host backend over im->hb. */
+void exec_host_init(exec *x, exec_image *im);
+/* A verdict was found or the power went: the running command stops. */
+static inline bool exec_halted(const exec *x)
+{
+    return x->over || x->cut;
+}
 
 /* ---- exec_bp.c ----------------------------------------------------------- */
 int exec_co_event_hook(void *opaque, sched *s, sched_req *r, eng_event ev);

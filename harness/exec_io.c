@@ -313,11 +313,14 @@ bool exec_judge(exec *x, exec_req *q, bool *met)
             *met = true;
         return true;
     }
-    if (q->ret < 0)
-        return exec_fail(x, q, SCRIPT_V_UNEXPECTED_ERROR, "%s failed: %s%s%s",
-                         exec_op_name(q), strerror(-q->ret),
-                         q->expect_err ? ", expected " : "",
-                         q->expect_err ? script_errno_name(q->expect_err) : "");
+    if (q->ret < 0) {
+        exec_fail(x, q, SCRIPT_V_UNEXPECTED_ERROR, "%s failed: %s%s%s",
+                  exec_op_name(q), strerror(-q->ret),
+                  q->expect_err ? ", expected " : "",
+                  q->expect_err ? script_errno_name(q->expect_err) : "");
+        exec_take_trail(x, q, q->sr); /* where the error came from */
+        return false;
+    }
     if (q->expect_err && !met)
         return exec_fail(x, q, SCRIPT_V_UNEXPECTED_ERROR,
                          "%s succeeded, expected it to fail with %s",
@@ -383,8 +386,10 @@ static int exec_co_issue(exec *x, exec_req *q)
     case XOP_OPEN:
         exec_image_open_opts(x, &oo);
         ret = eng_co_open(rt, &q->img->xf.f, &oo, &q->opened, &q->err);
-        if (ret == 0)
+        if (ret == 0) {
             q->img->e = q->opened; /* from now on the image's to close */
+            q->img->ever_open = true;
+        }
         return ret;
     case XOP_CLOSE:
         q->img->e = NULL; /* closed and freed, even when the flush fails */

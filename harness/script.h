@@ -179,7 +179,9 @@ typedef enum script_drop { SCRIPT_DROP_ALL, SCRIPT_DROP_RANDOM } script_drop;
 
 typedef struct script_crash {
     script_drop drop;
-    uint64_t seed; /* SCRIPT_DROP_RANDOM */
+    uint64_t seed;  /* SCRIPT_DROP_RANDOM */
+    uint64_t after; /* 0: now; N: right after the N-th host write or flush
+                       that completes from this command on */
 } script_crash;
 
 typedef struct script_cmd {

@@ -223,6 +223,7 @@ static bool fields_eq(const script_cmd *a, const script_cmd *b)
         return inject_eq(&a->inject, &b->inject);
     case SCRIPT_CRASH:
         return a->crash.drop == b->crash.drop &&
+               a->crash.after == b->crash.after &&
                (a->crash.drop != SCRIPT_DROP_RANDOM ||
                 a->crash.seed == b->crash.seed);
     default: /* commands without fields */

@@ -450,24 +450,48 @@ int script_parse_inject(script_pstate *p, script_cmd *c, const script_tok *args,
     return 0;
 }
 
-int script_parse_crash(script_pstate *p, script_cmd *c, const script_tok *args,
-                       unsigned n)
+/* One option of crash at args[*i]: after=N, or drop=all|random SEED
+ * (the seed is the next word). */
+static int crash_option(script_pstate *p, script_cmd *c, const script_tok *args,
+                        unsigned n, unsigned *i, unsigned *seen)
 {
-    static const char *const keys[] = {"drop"};
-    unsigned seen = 0;
+    static const char *const keys[] = {"after", "drop"};
+    const script_tok *t = &args[*i];
     kv k;
 
-    c->crash.drop = SCRIPT_DROP_ALL;
-    if (n == 0)
-        return 0;
-    int r = kv_lookup(p, &args[0], "crash", keys, 1, &seen, &k);
-    if (r < 0)
+    if (!strchr(t->s, '='))
+        return script_perr(p, t->col, "unexpected argument '%.64s'", t->s);
+    int key = kv_lookup(p, t, "crash", keys, 2, seen, &k);
+    if (key < 0)
+        return key;
+    if (key == 0) {
+        int r = script_arg_uint(p, &k.val, &c->crash.after);
+        if (r == 0 && c->crash.after == 0)
+            return script_perr(p, k.val.col,
+                               "after= counts host writes and flushes from 1");
         return r;
+    }
     if (strcmp(k.val.s, "all") == 0)
-        return need_count(p, args + 1, n - 1, 0, "nothing after drop=all");
+        return 0;
     if (strcmp(k.val.s, "random") != 0)
         return script_perr(p, k.val.col, "drop must be all or random SEED");
     c->crash.drop = SCRIPT_DROP_RANDOM;
-    r = need_count(p, args + 1, n - 1, 1, "a seed after 'drop=random'");
-    return r < 0 ? r : script_arg_uint(p, &args[1], &c->crash.seed);
+    if (*i + 1 >= n || strchr(args[*i + 1].s, '='))
+        return script_perr(p, *i + 1 >= n ? p->ln->end_col : args[*i + 1].col,
+                           "expected a seed after 'drop=random'");
+    return script_arg_uint(p, &args[++*i], &c->crash.seed);
+}
+
+int script_parse_crash(script_pstate *p, script_cmd *c, const script_tok *args,
+                       unsigned n)
+{
+    unsigned seen = 0;
+
+    c->crash.drop = SCRIPT_DROP_ALL;
+    for (unsigned i = 0; i < n; i++) {
+        int r = crash_option(p, c, args, n, &i, &seen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }

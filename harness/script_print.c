@@ -244,6 +244,8 @@ static void fmt_cmd(sink *k, const script_cmd *c)
         fmt_inject(k, &c->inject);
         break;
     case SCRIPT_CRASH:
+        if (c->crash.after)
+            putf(k, " after=%llu", (unsigned long long)c->crash.after);
         if (c->crash.drop == SCRIPT_DROP_RANDOM)
             putf(k, " drop=random %llu", (unsigned long long)c->crash.seed);
         break;

@@ -382,14 +382,22 @@ static int sh_judge_sector(shadow *s, uint64_t x, unsigned a, unsigned b,
                            const uint8_t *actual, uint64_t since,
                            shadow_verdict *v);
 
-/* Collapse model s's sector x to what the read saw (sticky observation). */
+/*
+ * Collapse model s's sector x to what the read saw (sticky observation), for
+ * a read begun at `since`. Only when the sector's values stood still for the
+ * whole read: if a request modifies it now, or changed it while the read was
+ * in flight, the read may have seen a moment that is already past, and what
+ * it saw says nothing about the sector's value now.
+ */
 static int sh_collapse(shadow *s, uint64_t x, unsigned a, unsigned b,
-                       const uint8_t *actual)
+                       const uint8_t *actual, uint64_t since)
 {
     sh_cset *cs = s->ext[sh_map_find(s, x)].cs, *ncs;
     bool keep[SHADOW_MAX_CANDS], any = false, all = true;
     int r;
 
+    if (cs->touched > since)
+        return 0; /* changed while the read was in flight */
     for (uint32_t i = 0; i < cs->ncur; i++)
         if (cs->cur[i].mask)
             return 0; /* a request is still modifying it */
@@ -451,7 +459,7 @@ static int sh_judge_sector(shadow *s, uint64_t x, unsigned a, unsigned b,
         sh_verdict_fill(s, x, a, b, actual, v);
         return 0;
     }
-    r = sh_collapse(s, x, a, b, actual);
+    r = sh_collapse(s, x, a, b, actual, since);
     return r < 0 ? r : 1;
 }
 
