@@ -68,4 +68,8 @@ int cmd_shrink(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_emit_qemu_io(int argc, char **argv);
 
+/* Print script file `in` as qemu-img/qemu-io commands to `out` (NULL:
+ * stdout); 0, or CLI_USAGE after saying why (cmd names the command). */
+int cli_emit_qemu_file(const char *cmd, const char *in, const char *out);
+
 #endif

@@ -1,8 +1,8 @@
 /*
  * cmd_emit_qemu.c - `cowpoke emit-qemu-io FILE [-o OUT]`: print a script
  * as a shell snippet of qemu-img and qemu-io commands (replay/emit_qemu.c
- * does the translation). Until `cowpoke replay --emit qemu-io` exists,
- * this is its standalone form.
+ * does the translation); `cowpoke replay --emit qemu-io FILE` is the same
+ * through cli_emit_qemu_file().
  *
  * Exit 0 when the snippet was written; 2 when the script does not parse,
  * uses a command qemu-io lacks (the message names it and its line), or
@@ -25,13 +25,13 @@ static const char emit_usage[] =
     "mutant, expect_error, policy, resume_errors) is refused, naming the\n"
     "first such command and its line.\n";
 
-static int emit_write(const char *path, const script *s)
+static int emit_write(const char *cmd, const char *path, const script *s)
 {
     char err[512];
     FILE *f = path ? fopen(path, "w") : stdout;
 
     if (!f) {
-        cli_err("emit-qemu-io", "%s: %s", path, strerror(errno));
+        cli_err(cmd, "%s: %s", path, strerror(errno));
         return CLI_USAGE;
     }
     int ret = emit_qemu_io(s, f, err, sizeof(err));
@@ -40,7 +40,7 @@ static int emit_write(const char *path, const script *s)
         ret = -EIO;
     }
     if (ret < 0) {
-        cli_err("emit-qemu-io", "%s", err);
+        cli_err(cmd, "%s", err);
         if (path)
             remove(path);
         return CLI_USAGE;
@@ -48,11 +48,25 @@ static int emit_write(const char *path, const script *s)
     return 0;
 }
 
+int cli_emit_qemu_file(const char *cmd, const char *in, const char *out)
+{
+    script_error perr;
+    script *s = NULL;
+
+    if (script_load(in, &s, &perr) < 0) {
+        char msg[600];
+        script_error_format(&perr, msg, sizeof(msg));
+        cli_err(cmd, "%s", msg);
+        return CLI_USAGE;
+    }
+    int ret = emit_write(cmd, out, s);
+    script_free(s);
+    return ret;
+}
+
 int cmd_emit_qemu_io(int argc, char **argv)
 {
     const char *out = NULL;
-    script_error perr;
-    script *s = NULL;
     int ch;
 
     if (cli_wants_help(argc, argv)) {
@@ -72,13 +86,5 @@ int cmd_emit_qemu_io(int argc, char **argv)
         fputs(emit_usage, stderr);
         return CLI_USAGE;
     }
-    if (script_load(argv[optind], &s, &perr) < 0) {
-        char msg[600];
-        script_error_format(&perr, msg, sizeof(msg));
-        cli_err("emit-qemu-io", "%s", msg);
-        return CLI_USAGE;
-    }
-    int ret = emit_write(out, s);
-    script_free(s);
-    return ret;
+    return cli_emit_qemu_file("emit-qemu-io", argv[optind], out);
 }

@@ -31,7 +31,8 @@ static const char replay_usage[] =
     "usage: cowpoke replay [--quiet] [--json] [--repeat N] [--mutant NAME]...\n"
     "                      [--budget STEPS] FILE.io...\n"
     "       cowpoke replay --crash-points [--crash-seeds N] [-o DIR]\n"
-    "                      [--mutant NAME]... [--budget STEPS] FILE.io...\n\n"
+    "                      [--mutant NAME]... [--budget STEPS] FILE.io...\n"
+    "       cowpoke replay --emit qemu-io FILE.io\n\n"
     "Run each script against cowpoke's engine under the deterministic\n"
     "scheduler, checking every read against the shadow model and every image\n"
     "with the metadata checker, and print each command's outcome as qemu-io\n"
@@ -54,10 +55,14 @@ static const char replay_usage[] =
     "  -o DIR          where reproducers go (default ./crashpoints-NAME;\n"
     "                  with several scripts, DIR/crashpoints-NAME)\n"
     "With --crash-points, exit 0 when no point fails, 1 when one does (or\n"
-    "the script itself does not run clean), 2 as above.\n";
+    "the script itself does not run clean), 2 as above.\n\n"
+    "  --emit qemu-io  print, instead of running it, a script that uses only\n"
+    "                  qemu-io's commands as qemu-img create lines plus a\n"
+    "                  qemu-io command list (as `cowpoke emit-qemu-io`);\n"
+    "                  exit 2 naming the first command qemu-io lacks.\n";
 
 typedef struct replay_cli {
-    bool quiet, json, crash_points;
+    bool quiet, json, crash_points, emit;
     uint64_t repeat, mutants, budget, crash_seeds;
     const char *out_dir;
 } replay_cli;
@@ -72,6 +77,7 @@ static int replay_parse_args(int argc, char **argv, replay_cli *a)
         {"budget", required_argument, NULL, 'b'},
         {"crash-points", no_argument, NULL, 'C'},
         {"crash-seeds", required_argument, NULL, 'S'},
+        {"emit", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -118,6 +124,13 @@ static int replay_parse_args(int argc, char **argv, replay_cli *a)
         case 'o':
             a->out_dir = optarg;
             break;
+        case 'E':
+            if (strcmp(optarg, "qemu-io") != 0) {
+                cli_err("replay", "--emit %s: the only form is qemu-io", optarg);
+                return -1;
+            }
+            a->emit = true;
+            break;
         default:
             return -1;
         }
@@ -128,6 +141,10 @@ static int replay_parse_args(int argc, char **argv, replay_cli *a)
     }
     if (!a->crash_points && (a->out_dir || a->crash_seeds != 3)) {
         cli_err("replay", "-o and --crash-seeds go with --crash-points");
+        return -1;
+    }
+    if (a->emit && (a->crash_points || a->json || a->repeat || a->quiet)) {
+        cli_err("replay", "--emit qemu-io prints scripts; it takes no other mode");
         return -1;
     }
     if (a->crash_points && (a->json || a->repeat)) {
@@ -306,6 +323,14 @@ int cmd_replay(int argc, char **argv)
     if (replay_parse_args(argc, argv, &a) < 0) {
         fputs(replay_usage, stderr);
         return CLI_USAGE;
+    }
+    if (a.emit) {
+        for (int i = optind; i < argc; i++) {
+            int code = cli_emit_qemu_file("replay", argv[i], NULL);
+            if (code)
+                return code;
+        }
+        return 0;
     }
     replay_result *r = malloc(sizeof(*r));
     if (!r) {

@@ -15,6 +15,8 @@ n=0
 run_snippet() {
   local name=$1
   "$COWPOKE" emit-qemu-io "$name.io" > "$name.sh" || fail "$name: emit-qemu-io failed"
+  "$COWPOKE" replay --emit qemu-io "$name.io" > "$name.replay.sh" || fail "$name: replay --emit qemu-io failed"
+  cmp -s "$name.sh" "$name.replay.sh" || fail "$name: replay --emit qemu-io differs from emit-qemu-io"
   mkdir "run-$name"
   [[ -f pre.qcow2 ]] && cp pre.qcow2 "run-$name/"
   (cd "run-$name" && sh "../$name.sh") > "$name.out" 2>&1
