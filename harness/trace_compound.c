@@ -34,9 +34,10 @@ void trace_do_truncate(trace_dec *d, uint64_t size)
     trace_st_drained(d);
     if (expect)
         return;
-    if (size > im->size)
-        trace_st_truncate(d, size);
-    trace_st_flushed(d);
+    if (size == im->size)
+        return; /* the engine changes nothing, and flushes nothing */
+    trace_st_truncate(d, size);
+    trace_st_flushed(d); /* growing flushes: the zeroes before the size */
 }
 
 /* ---- host limit and fault windows ---------------------------------------- */

@@ -155,6 +155,8 @@ static void io_fix_flags(trace_dec *d, trace_io *io)
              SCRIPT_F_PAT_OFF | SCRIPT_F_PAT_LEN;
         if (!(f & SCRIPT_F_PATTERN) || io->kind == SCRIPT_AIO_READ)
             f &= ~(SCRIPT_F_PAT_OFF | SCRIPT_F_PAT_LEN);
+        if (io->len > 4096)
+            f &= ~SCRIPT_F_VERBOSE; /* a hex dump of a big read is only cost */
     } else if (io->kind == SCRIPT_DISCARD) {
         f &= SCRIPT_F_QUIET;
     } else {
