@@ -25,13 +25,13 @@ test-default:
 	cmake --build --preset default
 	ctest --preset default
 
-# Until the trace fuzzer lands, the campaign is `cowpoke stress`: seeded
-# concurrent request mixes, every read checked, metadata checked per run.
+# All set-up (deps, build), then a 60-second built-in campaign on the correct
+# engine (`cowpoke fuzz`: traces decoded from mutated bytes, findings written
+# and shrunk under build/fuzz-out/), ending with its summary. Exit 1 when it
+# found something (each finding's repro.io replays with `cowpoke replay`).
 fuzz: build
-	@echo "make fuzz: a 60-second cowpoke stress campaign (seeded concurrent request"
-	@echo "mixes against the engine, every read and the metadata checked); the"
-	@echo "coverage-guided trace fuzzer replaces it when it lands."
-	./build/default/cowpoke stress --time 60 --seed 1
+	rm -rf build/fuzz-out
+	./build/default/cowpoke fuzz --time 60 --seed 1 -o build/fuzz-out --corpus corpus
 
 clean:
 	rm -rf build

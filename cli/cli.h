@@ -71,5 +71,11 @@ int cmd_emit_qemu_io(int argc, char **argv);
 /* Print script file `in` as qemu-img/qemu-io commands to `out` (NULL:
  * stdout); 0, or CLI_USAGE after saying why (cmd names the command). */
 int cli_emit_qemu_file(const char *cmd, const char *in, const char *out);
+int cmd_fuzz(int argc, char **argv);
+/* Campaign defaults shared by fuzz and zoo --score (cmd_fuzz.c). */
+struct campaign_opts;
+void fuzz_opts_defaults(struct campaign_opts *o, char *corpus_buf, char *dict_buf, size_t len);
+void fuzz_catch_sigint(void);
+void fuzz_print_findings(const char *dir);
 
 #endif

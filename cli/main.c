@@ -21,6 +21,7 @@ static const cli_cmd commands[] = {
     {"shrink", cmd_shrink, "minimize a failing script, keeping its signature"},
     {"regress", cmd_regress, "add to and run the regression suite (tests/regress)"},
     {"emit-qemu-io", cmd_emit_qemu_io, "print a script as qemu-img/qemu-io commands"},
+    {"fuzz", cmd_fuzz, "fuzz campaign: mutated traces, findings shrunk (no external fuzzer)"},
     {"stress", cmd_stress, "seeded random request mixes against the engine, checked"},
     {"zoo", cmd_zoo, "list the bug zoo's mutants; score campaigns against them"},
     {"bench", cmd_bench, "measure the engine's speed on the in-memory host"},
