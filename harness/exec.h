@@ -48,6 +48,13 @@ typedef void exec_progress_fn(void *opaque, size_t cmd_index);
  * just completed successfully, while command cmd_index ran (SIZE_MAX: at
  * the end of the trace). These are what `crash after=N` counts. */
 typedef void exec_hostio_fn(void *opaque, uint64_t n, size_t cmd_index);
+/* Engine event ev was announced by request req_id (0: none of the
+ * script's, e.g. the end-of-trace close) while command cmd_index ran
+ * (SIZE_MAX: the end of the trace). Called for every event, before
+ * breakpoints and injected faults apply, also while the executor quiesces
+ * (coverage feedback for fuzz campaigns). */
+typedef void exec_event_fn(void *opaque, uint64_t req_id, size_t cmd_index,
+                           eng_event ev);
 
 typedef struct exec_opts {
     uint64_t budget;    /* scheduler steps per trace; 0: the default */
@@ -76,6 +83,12 @@ typedef struct exec_opts {
     void *progress_opaque;
     exec_hostio_fn *hostio; /* NULL: none (crash-point counting) */
     void *hostio_opaque;
+    exec_event_fn *event; /* NULL: none (campaign coverage feedback) */
+    void *event_opaque;
+    /* Leave exec_result.hashes empty: the images' bytes are not hashed at
+     * the end (fuzz campaigns judge verdicts, not bytes; `replay --repeat`
+     * and the determinism tests need the hashes). */
+    bool no_hashes;
 } exec_opts;
 
 typedef struct exec_image_hash {

@@ -87,6 +87,8 @@ int exec_co_event_hook(void *opaque, sched *s, sched_req *r, eng_event ev)
     exec *x = opaque;
     exec_req *q = exec_req_of(x, r);
 
+    if (x->o.event)
+        x->o.event(x->o.event_opaque, q ? q->id : 0, q ? q->cmd : SIZE_MAX, ev);
     if (x->quiesce)
         return 0;
     if (x->o.flip_read && ev == ENG_EV_READ_AIO && q && q->op == XOP_READ &&

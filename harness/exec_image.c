@@ -515,7 +515,7 @@ void exec_images_hash(exec *x)
     exec_result *r = x->r;
 
     r->nhashes = 0;
-    for (size_t i = 0; i < x->nimgs && r->nhashes < EXEC_MAX_HASHES; i++) {
+    for (size_t i = 0; !x->o.no_hashes && i < x->nimgs && r->nhashes < EXEC_MAX_HASHES; i++) {
         exec_image_hash *h = &r->hashes[r->nhashes++];
         snprintf(h->name, sizeof(h->name), "%s", x->imgs[i]->name);
         h->hash = hostdisk_hash(x->imgs[i]->disk);

@@ -152,6 +152,12 @@ void campaign_feat_event(campaign_feat *f, uint64_t req, int ev)
     f->req_last[req] = (uint64_t)ev + 1;
 }
 
+static void feat_event(void *opaque, uint64_t req, size_t cmd, eng_event ev)
+{
+    (void)cmd; /* the progress callback keeps f->cmd */
+    campaign_feat_event(opaque, req, (int)ev);
+}
+
 void campaign_feat_begin(campaign_feat *f, const script *s, exec_opts *opts)
 {
     f->s = s;
@@ -167,6 +173,9 @@ void campaign_feat_begin(campaign_feat *f, const script *s, exec_opts *opts)
     opts->progress_opaque = f;
     opts->hostio = feat_hostio;
     opts->hostio_opaque = f;
+    opts->event = feat_event;
+    opts->event_opaque = f;
+    opts->no_hashes = true; /* a campaign judges verdicts, not bytes */
 }
 
 void campaign_feat_end(campaign_feat *f, const exec_result *r)

@@ -283,6 +283,8 @@ static char *find_log_text(const campaign_ctx *c, const script *t,
         eo.print = NULL;
         eo.progress = NULL;
         eo.hostio = NULL;
+        eo.event = NULL;
+        eo.no_hashes = false;
         replayed = exec_run(t, &eo, &rr->run) == 0;
         at = rr->run.cmd;
     }
@@ -476,6 +478,7 @@ static void find_shrink_opts(const campaign_ctx *c, const script *in,
     so->exec.print = NULL;
     so->exec.progress = NULL;
     so->exec.hostio = NULL;
+    so->exec.event = NULL;
     so->in_process = in->expect != SCRIPT_V_ENGINE_ABORT;
     so->time_limit = c->o->shrink_time > 0 ? c->o->shrink_time : 30;
     so->max_runs = c->o->shrink_runs;

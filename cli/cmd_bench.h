@@ -1,0 +1,18 @@
+/*
+ * cmd_bench.h - the phases of `cowpoke bench`, one function each.
+ *
+ * Each phase prints its own lines and never fails the command: a phase that
+ * cannot run says so on its line.
+ */
+#ifndef COWPOKE_CMD_BENCH_H
+#define COWPOKE_CMD_BENCH_H
+
+/* 1,000 seeded 30-request traces through the in-process executor, then the
+ * first 20 through qemu-img create + qemu-io; the ratio per trace. */
+void bench_traces(void);
+
+/* `replay --crash-points` on a seeded 50-command trace, in process and with
+ * a child process per run. */
+void bench_crash_points(void);
+
+#endif
