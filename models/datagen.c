@@ -107,10 +107,14 @@ size_t datagen_mismatch(const datagen_src *src, uint64_t off, const void *buf,
     const uint8_t *p = buf;
     uint8_t chunk[DATAGEN_SECTOR];
     size_t done = 0;
+    bool same = src->kind != DATAGEN_SEEDED; /* the same bytes everywhere */
 
+    if (same)
+        datagen_fill(src, off, chunk, sizeof(chunk));
     while (done < len) {
         size_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
-        datagen_fill(src, off + done, chunk, n);
+        if (!same)
+            datagen_fill(src, off + done, chunk, n);
         if (memcmp(chunk, p + done, n) != 0) {
             size_t i = 0;
             while (chunk[i] == p[done + i])

@@ -3,13 +3,19 @@
  *   shadow_val.c   values and candidate sets (the algebra on one sector),
  *   shadow_map.c   the extent map (sorted array of runs of sectors),
  *   shadow.c       the public requests: create, writes, flush, crash, truncate,
- *   shadow_read.c  judging reads: backing expansion, collapse, verdicts.
+ *   shadow_intern.c  the value intern table (hash-consing) and its scratch,
+ *   shadow_read.c  judging reads: whole runs at once, byte-match bitmaps,
+ *                  sticky collapse,
+ *   shadow_verdict.c  a mismatch's verdict (concrete expansion) and its text.
  * Nothing outside models/shadow*.c includes it.
  *
  * Objects and ownership:
  *   sh_val   one legal value of a sector: pieces covering [0, 512) in order,
- *            adjacent pieces never identical (canonical, so two values are
- *            equal iff their pieces are). Immutable, reference counted.
+ *            adjacent pieces never identical (canonical). Immutable,
+ *            reference counted and interned: a model holds at most one
+ *            sh_val per piece list, so two values are equal iff they are
+ *            the same object (sh_val_eq is a pointer compare). A piece may
+ *            be wild (any bytes): a degraded value, see sh_build_finish.
  *   sh_cset  the candidate set of a run of sectors: current candidates
  *            (value, mask of in-flight ops already applied) and past values
  *            (value, time it stopped being current). Immutable, reference
@@ -51,16 +57,26 @@
 typedef struct sh_piece {
     uint16_t start, end; /* byte range within the sector */
     uint8_t backing;     /* 1: the backing file's bytes (symbolic) */
+    uint8_t wild;        /* 1: any bytes (a degraded value's disagreement) */
     uint8_t origin;      /* shadow_origin (unused when backing) */
     uint8_t depth;       /* in expanded values: 0 this image, 1 backing... */
     datagen_src src;
     uint64_t req, tag;
 } sh_piece;
 
+/* Marks let one scan at a time per slot find a value in a list in O(1):
+ * mark[k] == the slot's current generation means idx[k] is valid. */
+enum { SH_MK_CUR, SH_MK_PAST, SH_MK_SCAN, SH_MK_N };
+
 typedef struct sh_val {
     uint32_t refs;
-    uint16_t n;  /* pieces */
-    bool backed; /* some piece is symbolic backing */
+    uint16_t n;           /* pieces */
+    bool backed;          /* some piece is symbolic backing */
+    bool wild;            /* some piece is wild */
+    uint64_t hash;        /* of the piece list: the intern table's key */
+    struct sh_val *chain; /* next value in the same intern bucket */
+    uint64_t mark[SH_MK_N];
+    uint32_t idx[SH_MK_N];
     sh_piece p[];
 } sh_val;
 
@@ -82,7 +98,18 @@ typedef struct sh_cset {
     sh_past *past;
 } sh_cset;
 
+/* A set of bytes of one sector, bit k = byte k. */
+typedef struct sh_bits {
+    uint64_t w[SH_SECTOR / 64];
+} sh_bits;
+
 /* A growable scratch list used to build one cset at a time. */
+/* Beyond SH_SOFT_CANDS current candidates a finished set degrades (those
+ * with equal masks merge into one value, wild where they disagree); a set
+ * that would exceed SH_HARD_CANDS even so is refused (-E2BIG). */
+#define SH_SOFT_CANDS SHADOW_MAX_CANDS
+#define SH_HARD_CANDS (16 * SHADOW_MAX_CANDS)
+
 typedef struct sh_build {
     sh_cand *cur;
     size_t ncur, capcur;
@@ -114,7 +141,7 @@ typedef struct sh_flush {
     uint64_t req, since;
 } sh_flush;
 
-/* Expanded (concrete) values of one sector while a read is judged. */
+/* Expanded (concrete) values of one sector, for a mismatch's verdict. */
 typedef struct sh_conc {
     uint32_t first, n; /* pieces in sh_scratch.pc */
     uint32_t legal;    /* index of the legal value it expands */
@@ -133,8 +160,27 @@ typedef struct sh_scratch {
     size_t ncc, capcc;
     sh_legal *lg;
     size_t nlg, caplg;
-    uint32_t open; /* first piece of the concrete value being built */
+    uint32_t open;  /* first piece of the concrete value being built */
+    uint64_t lgen;  /* SH_MK_SCAN generation of the legal list lg */
+    bool capped;    /* the expansion stopped at SHADOW_MAX_CANDS values */
 } sh_scratch;
+
+/*
+ * Side state of the value algebra, created with the first value and freed
+ * with the last one (so shadow_destroy, which frees every value, frees it
+ * too): the intern table, mark generations, and scratch arrays.
+ */
+typedef struct sh_aux {
+    sh_val **bucket;
+    size_t nbucket, nvals;
+    uint64_t gen[SH_MK_N];
+    uint32_t *cnext; /* builder: next current candidate with the same value */
+    size_t capcnext;
+    sh_piece *tmp, *canon; /* overlay output, canonical piece lists */
+    size_t captmp, capcanon;
+    struct sh_bits *fam; /* byte-match sets of backing values (reads) */
+    size_t capfam;
+} sh_aux;
 
 struct shadow {
     uint64_t size; /* bytes, a multiple of 512 */
@@ -165,8 +211,8 @@ struct shadow {
     sh_scratch sc;
     sh_cset **tmp; /* sh_map_apply's outputs */
     size_t captmp;
-    uint64_t phash[256]; /* XXH3 of a whole sector of pattern i */
-    uint64_t phash_ok[4];
+    sh_aux *aux;   /* see sh_aux */
+    uint64_t work; /* elementary steps of the algebra (tests bound it) */
 };
 
 /* ---- memory (shadow.c) -------------------------------------------------- */
@@ -175,12 +221,26 @@ void sh_free(shadow *s, void *p, size_t n);
 /* Make *arr hold at least `need` elements of `elem` bytes. */
 int sh_reserve(shadow *s, void **arr, size_t *cap, size_t need, size_t elem);
 
-/* ---- values and candidate sets (shadow_val.c) --------------------------- */
-bool sh_piece_same(const sh_piece *a, const sh_piece *b); /* all but range */
+/* ---- interned values (shadow_intern.c) ---------------------------------- */
+/* Same bytes: backing, wild and source (not range, not provenance). */
+bool sh_piece_same(const sh_piece *a, const sh_piece *b);
+/* The interned value of pieces p[0..n) (covering [0, 512) in order; equal
+ * neighbours are merged): a new reference, or NULL (ENOMEM). */
 sh_val *sh_val_new(shadow *s, const sh_piece *p, size_t n);
-sh_val *sh_val_whole(shadow *s, const sh_piece *p); /* p over [0, 512) */
 void sh_val_unref(shadow *s, sh_val *v);
-bool sh_val_eq(const sh_val *a, const sh_val *b);
+static inline bool sh_val_eq(const sh_val *a, const sh_val *b)
+{
+    return a == b; /* interned */
+}
+/* A fresh generation of mark slot k: no value carries it yet. */
+uint64_t sh_mark_gen(shadow *s, unsigned k);
+/* Scratch arrays of the aux state (valid until the next call). */
+uint32_t *sh_aux_cnext(shadow *s, size_t need);
+sh_piece *sh_aux_tmp(shadow *s, size_t need);
+sh_bits *sh_aux_fam(shadow *s, size_t need);
+
+/* ---- values and candidate sets (shadow_val.c) --------------------------- */
+sh_val *sh_val_whole(shadow *s, const sh_piece *p); /* p over [0, 512) */
 sh_val *sh_val_overlay(shadow *s, const sh_val *v, unsigned a, unsigned b,
                        const sh_piece *p);
 
@@ -223,5 +283,15 @@ typedef struct sh_end_ctx {
 /* Keep only the current values flagged in keep[] (collapse); the others
  * become past values removed now. */
 int sh_cset_keep(shadow *s, sh_cset *in, const bool *keep, sh_cset **out);
+
+/* ---- reads (shadow_read.c) and verdicts (shadow_verdict.c) ---------------- */
+/* Bytes of sector x that model m's backing file holds: [0, return). */
+unsigned sh_backing_limit(const shadow *m, uint64_t x);
+/* Index of the first range of m's RANGES backing file ending after off. */
+size_t sh_range_after(const shadow *m, uint64_t off);
+/* Fill v for bytes [a, b) of sector x that no legal value in s->sc.lg
+ * explains: the closest concrete value, its provenance, a hex window. */
+int sh_verdict_build(shadow *s, uint64_t x, unsigned a, unsigned b,
+                     const uint8_t *actual, shadow_verdict *v);
 
 #endif

@@ -1,126 +1,127 @@
 /*
  * shadow_read.c - judging reads against the shadow model.
  *
- * For each sector a read covers: list the legal values (current values,
- * plus values overwritten since the read began), expand each into concrete
- * values (piece lists of datagen sources only: symbolic backing pieces are
- * replaced by every value the backing file may hold there, recursively
- * down a chain, with zeroes past the backing file's end), and compare the
- * XXH3-64 of the bytes read with the hash of each concrete value's bytes.
+ * Fast path. A run of sectors whose extent has one legal value for the
+ * whole read (every current candidate the same value, nothing overwritten
+ * since the read began) is judged at once: one datagen_mismatch scan over
+ * the run's bytes for a whole-sector source, per piece for a composite,
+ * and for "the backing file's bytes" the same, recursively, over the
+ * backing file's ranges or its model's extents (zeroes past its end). No
+ * lookup per sector, no allocation. Any sector the fast path cannot
+ * settle goes to the slow path, which decides.
  *
- * A sector no concrete value explains ends the check with a verdict naming
- * the closest value (the one whose first differing byte is latest), the
- * provenance of the expected bytes and a hex window. A sector explained
- * while several values were legal and no request modifies it collapses to
- * the values that explain it (sticky observation, shadow.h); when what
- * remains is "the backing file's bytes", the backing model collapses too.
- *
- * Scratch lists (legal values, concrete values, their pieces) live in the
- * model judging the read and are reused from sector to sector.
+ * Slow path, one sector. The legal values are the current values plus
+ * those overwritten since the read began. A value explains the bytes read
+ * when its own pieces match them byte for byte (wild pieces match any
+ * byte) and one single value of the backing file matches its symbolic
+ * backing bytes. Matches are 512-bit byte sets: for the backing file, the
+ * family of byte sets its possible values explain is computed once per
+ * sector (deduplicated, recursively down the chain), so the cost is a sum
+ * over the chain's values, never their product, and nothing overflows.
+ * A sector explained while several values were legal and no request
+ * modifies it collapses to the values that explain it (sticky observation,
+ * shadow.h); when what remains is "the backing file's bytes", the backing
+ * model collapses too. A sector no value explains ends the check with a
+ * verdict (shadow_verdict.c).
  */
 #include "shadow_int.h"
 
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
+/* ---- byte sets ------------------------------------------------------------ */
 
-#include <xxhash.h>
-
-/* ---- concrete values under construction --------------------------------- */
-
-static void sc_reset(shadow *o)
+static void bits_add(sh_bits *m, unsigned lo, unsigned hi)
 {
-    o->sc.npc = o->sc.ncc = o->sc.nlg = 0;
+    while (lo < hi && lo % 64) {
+        m->w[lo / 64] |= 1ull << (lo % 64);
+        lo++;
+    }
+    while (lo + 64 <= hi) {
+        m->w[lo / 64] = ~0ull;
+        lo += 64;
+    }
+    while (lo < hi) {
+        m->w[lo / 64] |= 1ull << (lo % 64);
+        lo++;
+    }
 }
 
-static void sc_open(shadow *o)
+static bool bits_subset(const sh_bits *a, const sh_bits *b)
 {
-    o->sc.open = (uint32_t)o->sc.npc;
+    uint64_t d = 0;
+    for (unsigned i = 0; i < SH_SECTOR / 64; i++)
+        d |= a->w[i] & ~b->w[i];
+    return d == 0;
 }
 
-/* Append piece p clipped to [a, b) to the value being built. */
-static int sc_add(shadow *o, const sh_piece *p, unsigned a, unsigned b)
+static bool bits_empty(const sh_bits *a)
 {
-    sh_scratch *sc = &o->sc;
-    unsigned lo = p->start > a ? p->start : a;
-    unsigned hi = p->end < b ? p->end : b;
+    uint64_t d = 0;
+    for (unsigned i = 0; i < SH_SECTOR / 64; i++)
+        d |= a->w[i];
+    return d == 0;
+}
 
+/* The bytes outside [a, b): a read of [a, b) says nothing about them. */
+static sh_bits bits_outside(unsigned a, unsigned b)
+{
+    sh_bits m = {{0}};
+    bits_add(&m, 0, a);
+    bits_add(&m, b, SH_SECTOR);
+    return m;
+}
+
+/* Add to ok the bytes of [lo, hi) ∩ [a, b) where src at sector x gives the
+ * byte read (actual holds bytes [a, b) of the sector). */
+static void bits_match(const datagen_src *src, uint64_t x, unsigned lo,
+                       unsigned hi, unsigned a, unsigned b,
+                       const uint8_t *actual, sh_bits *ok)
+{
+    uint8_t buf[SH_SECTOR];
+
+    lo = lo > a ? lo : a;
+    hi = hi < b ? hi : b;
     if (lo >= hi)
-        return 0;
-    if (sc->npc > sc->open && sc->pc[sc->npc - 1].end == lo &&
-        sh_piece_same(&sc->pc[sc->npc - 1], p)) {
-        sc->pc[sc->npc - 1].end = (uint16_t)hi;
-        return 0;
+        return;
+    datagen_fill(src, x * SH_SECTOR + lo, buf, hi - lo);
+    if (memcmp(buf, actual + (lo - a), hi - lo) == 0) {
+        bits_add(ok, lo, hi);
+        return;
     }
-    int r = sh_reserve(o, (void **)&sc->pc, &sc->cappc, sc->npc + 1,
-                       sizeof(*sc->pc));
-    if (r < 0)
-        return r;
-    sc->pc[sc->npc] = *p;
-    sc->pc[sc->npc].start = (uint16_t)lo;
-    sc->pc[sc->npc].end = (uint16_t)hi;
-    sc->npc++;
-    return 0;
+    for (unsigned k = lo; k < hi; k++)
+        if (buf[k - lo] == actual[k - a])
+            ok->w[k / 64] |= 1ull << (k % 64);
 }
 
-static int sc_close(shadow *o, uint32_t legal)
+/* ---- the bytes one value explains ----------------------------------------- */
+
+typedef struct sh_rd {
+    uint64_t x;
+    unsigned a, b;
+    const uint8_t *actual;
+} sh_rd;
+
+/* ok: bytes value v's own pieces explain (or that the read does not
+ * cover); bk: covered bytes that are the backing file's. */
+static void sh_val_bits(const sh_rd *rd, const sh_val *v, sh_bits *ok,
+                        sh_bits *bk)
 {
-    sh_scratch *sc = &o->sc;
-
-    if (sc->ncc >= SHADOW_MAX_CANDS)
-        return -E2BIG;
-    int r = sh_reserve(o, (void **)&sc->cc, &sc->capcc, sc->ncc + 1,
-                       sizeof(*sc->cc));
-    if (r < 0)
-        return r;
-    assert(sc->npc > sc->open && sc->pc[sc->npc - 1].end == SH_SECTOR);
-    sc->cc[sc->ncc].first = sc->open;
-    sc->cc[sc->ncc].n = (uint32_t)sc->npc - sc->open;
-    sc->cc[sc->ncc].legal = legal;
-    sc->cc[sc->ncc].match = false;
-    sc->ncc++;
-    return 0;
-}
-
-/* Drop concrete values [from, to) (helpers the later ones were built from). */
-static void sc_drop(shadow *o, size_t from, size_t to)
-{
-    sh_scratch *sc = &o->sc;
-    memmove(&sc->cc[from], &sc->cc[to], (sc->ncc - to) * sizeof(*sc->cc));
-    sc->ncc -= to - from;
-}
-
-static sh_piece sh_zero_piece(unsigned depth)
-{
-    sh_piece p = {0};
-    p.origin = SHADOW_ORIGIN_BACKING_ZERO;
-    p.depth = (uint8_t)(depth > 255 ? 255 : depth);
-    p.src = datagen_zero();
-    p.start = 0;
-    p.end = SH_SECTOR;
-    return p;
-}
-
-/* Append every piece of concrete value c clipped to [a, b). */
-static int sc_add_conc(shadow *o, size_t c, unsigned a, unsigned b)
-{
-    uint32_t first = o->sc.cc[c].first, n = o->sc.cc[c].n;
-    int r = 0;
-
-    for (uint32_t k = 0; k < n && r == 0; k++) {
-        sh_piece q = o->sc.pc[first + k]; /* a copy: sc_add may move pc */
-        r = sc_add(o, &q, a, b);
+    *ok = bits_outside(rd->a, rd->b);
+    memset(bk, 0, sizeof(*bk));
+    for (unsigned i = 0; i < v->n; i++) {
+        const sh_piece *p = &v->p[i];
+        unsigned lo = p->start > rd->a ? p->start : rd->a;
+        unsigned hi = p->end < rd->b ? p->end : rd->b;
+        if (lo >= hi)
+            continue;
+        if (p->wild)
+            bits_add(ok, lo, hi);
+        else if (p->backing)
+            bits_add(bk, lo, hi);
+        else
+            bits_match(&p->src, rd->x, lo, hi, rd->a, rd->b, rd->actual, ok);
     }
-    return r;
 }
 
-/* ---- expansion ---------------------------------------------------------- */
-
-static int sh_expand(shadow *o, const shadow *m, uint64_t x, const sh_val *v,
-                     unsigned depth, uint32_t legal);
-
-/* Bytes of sector x that model m's backing file holds: [0, return). */
-static unsigned sh_backing_limit(const shadow *m, uint64_t x)
+unsigned sh_backing_limit(const shadow *m, uint64_t x)
 {
     uint64_t limit = m->blength, base = x * SH_SECTOR;
 
@@ -133,131 +134,141 @@ static unsigned sh_backing_limit(const shadow *m, uint64_t x)
     return limit - base >= SH_SECTOR ? SH_SECTOR : (unsigned)(limit - base);
 }
 
-/* The one concrete value of a RANGES backing file (or of no data at all). */
-static int sh_ranges_alt(shadow *o, const shadow *m, uint64_t x, unsigned lim,
-                         unsigned depth, uint32_t legal)
+size_t sh_range_after(const shadow *m, uint64_t off)
 {
-    uint64_t base = x * SH_SECTOR;
-    sh_piece zero = sh_zero_piece(depth);
     size_t lo = 0, hi = m->nranges;
-    unsigned pos = 0;
-    int r = 0;
 
-    while (lo < hi) { /* the first range ending after base */
+    while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (m->ranges[mid].off + m->ranges[mid].len <= base)
+        if (m->ranges[mid].off + m->ranges[mid].len <= off)
             lo = mid + 1;
         else
             hi = mid;
     }
-    sc_open(o);
-    for (size_t i = lo; i < m->nranges && r == 0; i++) {
+    return lo;
+}
+
+/* The bytes the one value of a RANGES backing file (or of no data at all,
+ * past lim) explains at sector x. */
+static sh_bits sh_ranges_bits(const shadow *m, const sh_rd *rd, unsigned lim)
+{
+    uint64_t base = rd->x * SH_SECTOR;
+    datagen_src zero = datagen_zero();
+    sh_bits ok = bits_outside(rd->a, rd->b);
+    size_t lo = sh_range_after(m, base);
+    unsigned pos = 0;
+
+    for (size_t i = lo; i < m->nranges && m->ranges[i].off < base + lim; i++) {
         const shadow_backing_range *rg = &m->ranges[i];
-        if (rg->off >= base + lim)
-            break;
-        sh_piece p = {0};
-        p.origin = SHADOW_ORIGIN_BACKING_DATA;
-        p.depth = zero.depth;
-        p.src = rg->src;
-        p.tag = rg->tag;
-        p.start = (uint16_t)(rg->off > base ? rg->off - base : 0);
-        p.end =
-            (uint16_t)(rg->off + rg->len - base < lim ? rg->off + rg->len - base
-                                                      : lim);
-        if ((r = sc_add(o, &zero, pos, p.start)) == 0)
-            r = sc_add(o, &p, p.start, p.end);
-        pos = p.end;
+        unsigned p0 = rg->off > base ? (unsigned)(rg->off - base) : 0;
+        uint64_t e = rg->off + rg->len - base;
+        unsigned p1 = e < lim ? (unsigned)e : lim;
+        bits_match(&zero, rd->x, pos, p0, rd->a, rd->b, rd->actual, &ok);
+        bits_match(&rg->src, rd->x, p0, p1, rd->a, rd->b, rd->actual, &ok);
+        pos = p1;
     }
-    if (r == 0)
-        r = sc_add(o, &zero, pos, SH_SECTOR);
-    return r ? r : sc_close(o, legal);
+    bits_match(&zero, rd->x, pos, SH_SECTOR, rd->a, rd->b, rd->actual, &ok);
+    return ok;
 }
 
-/* Append the concrete values model m's backing file may hold at sector x. */
-static int sh_backing_alts(shadow *o, const shadow *m, uint64_t x,
-                           unsigned depth, uint32_t legal)
+/* Append e to the family [f0, *nf) in o's scratch unless an entry covers
+ * it already; past SH_SOFT_CANDS entries, merge into the last one (a sound
+ * over-approximation: it only admits more). */
+static int sh_fam_add(shadow *o, size_t f0, size_t *nf, const sh_bits *e)
 {
-    unsigned lim = sh_backing_limit(m, x);
-    int r = 0;
+    sh_bits *f = o->aux->fam;
 
-    if (m->bkind != SHADOW_BACKING_MODEL || lim == 0)
-        return sh_ranges_alt(o, m, x, lim, depth, legal);
-    const shadow *bm = m->bmodel;
-    const sh_cset *cs = bm->ext[sh_map_find(bm, x)].cs;
-    size_t c0 = o->sc.ncc;
-    for (uint32_t i = 0; i < cs->ncur && r == 0; i++) {
-        bool seen = false;
-        for (uint32_t k = 0; k < i && !seen; k++)
-            seen = sh_val_eq(cs->cur[k].v, cs->cur[i].v);
-        if (!seen)
-            r = sh_expand(o, bm, x, cs->cur[i].v, depth, legal);
-    }
-    if (r < 0 || lim == SH_SECTOR)
-        return r;
-    size_t c1 = o->sc.ncc; /* the backing file ends inside this sector */
-    sh_piece zero = sh_zero_piece(depth);
-    for (size_t c = c0; c < c1 && r == 0; c++) {
-        sc_open(o);
-        if ((r = sc_add_conc(o, c, 0, lim)) == 0 &&
-            (r = sc_add(o, &zero, lim, SH_SECTOR)) == 0)
-            r = sc_close(o, legal);
-    }
-    if (r == 0)
-        sc_drop(o, c0, c1);
-    return r;
-}
-
-/* Append the concrete values of v, a value of model m at sector x. */
-static int sh_expand(shadow *o, const shadow *m, uint64_t x, const sh_val *v,
-                     unsigned depth, uint32_t legal)
-{
-    int r = 0;
-
-    if (!v->backed) {
-        sc_open(o);
-        for (unsigned i = 0; i < v->n && r == 0; i++) {
-            sh_piece p = v->p[i];
-            p.depth = (uint8_t)(depth > 255 ? 255 : depth);
-            r = sc_add(o, &p, p.start, p.end);
-        }
-        return r ? r : sc_close(o, legal);
-    }
-    size_t c0 = o->sc.ncc;
-    if ((r = sh_backing_alts(o, m, x, depth + 1, legal)) < 0)
-        return r;
-    size_t c1 = o->sc.ncc;
-    for (size_t c = c0; c < c1 && r == 0; c++) {
-        sc_open(o);
-        for (unsigned i = 0; i < v->n && r == 0; i++) {
-            sh_piece p = v->p[i];
-            p.depth = (uint8_t)(depth > 255 ? 255 : depth);
-            r = p.backing ? sc_add_conc(o, c, p.start, p.end)
-                          : sc_add(o, &p, p.start, p.end);
-        }
-        if (r == 0)
-            r = sc_close(o, legal);
-    }
-    if (r == 0)
-        sc_drop(o, c0, c1);
-    return r;
-}
-
-/* ---- legal values ------------------------------------------------------- */
-
-static int sh_legal_add(shadow *o, sh_val *v, bool current, bool in_flight)
-{
-    sh_scratch *sc = &o->sc;
-
-    for (size_t i = 0; i < sc->nlg; i++) {
-        if (sh_val_eq(sc->lg[i].v, v)) {
-            sc->lg[i].in_flight &= in_flight;
+    for (size_t i = f0; i < *nf; i++) {
+        o->work++;
+        if (bits_subset(e, &f[i]))
             return 0;
+    }
+    if (*nf - f0 >= SH_SOFT_CANDS) {
+        for (unsigned w = 0; w < SH_SECTOR / 64; w++)
+            f[*nf - 1].w[w] |= e->w[w];
+        return 0;
+    }
+    if (!(f = sh_aux_fam(o, *nf + 1)))
+        return -ENOMEM;
+    f[(*nf)++] = *e;
+    return 0;
+}
+
+/*
+ * The family of byte sets that one value of model m's backing file explains
+ * at the read's sector, appended at [f0, *nf) of o's scratch (o is the model
+ * judging the read; recursion appends below).
+ */
+static int sh_family(shadow *o, const shadow *m, const sh_rd *rd, size_t f0,
+                     size_t *nf)
+{
+    unsigned lim = sh_backing_limit(m, rd->x);
+    sh_bits zero_ok = bits_outside(rd->a, rd->b), lim_mask = {{0}};
+    datagen_src zero = datagen_zero();
+    int r = 0;
+
+    *nf = f0;
+    if (m->bkind != SHADOW_BACKING_MODEL || lim == 0) {
+        sh_bits e = sh_ranges_bits(m, rd, lim);
+        return sh_fam_add(o, f0, nf, &e);
+    }
+    shadow *bm = m->bmodel;
+    const sh_cset *cs = bm->ext[sh_map_find(bm, rd->x)].cs;
+    bits_match(&zero, rd->x, lim, SH_SECTOR, rd->a, rd->b, rd->actual,
+               &zero_ok);
+    bits_add(&lim_mask, 0, lim);
+    size_t base = f0; /* entries go after the family of bm's backing */
+    for (uint32_t i = 0; i < cs->ncur; i++) {
+        if (cs->cur[i].v->backed) {
+            if ((r = sh_family(o, bm, rd, f0, &base)) < 0)
+                return r;
+            break;
         }
     }
-    int r = sh_reserve(o, (void **)&sc->lg, &sc->caplg, sc->nlg + 1,
+    *nf = base;
+    uint64_t gen = sh_mark_gen(bm, SH_MK_SCAN);
+    for (uint32_t i = 0; i < cs->ncur && r == 0; i++) {
+        sh_val *w = cs->cur[i].v;
+        sh_bits ok, bk, e;
+        if (w->mark[SH_MK_SCAN] == gen)
+            continue; /* seen */
+        w->mark[SH_MK_SCAN] = gen;
+        sh_val_bits(rd, w, &ok, &bk);
+        bool own = bits_empty(&bk);
+        size_t nsub = own ? 1 : base - f0;
+        for (size_t k = 0; k < nsub && r == 0; k++) {
+            const sh_bits *B = own ? NULL : &o->aux->fam[f0 + k];
+            for (unsigned q = 0; q < SH_SECTOR / 64; q++) {
+                uint64_t got = ok.w[q] | (B ? bk.w[q] & B->w[q] : 0);
+                e.w[q] = (got & lim_mask.w[q]) | (zero_ok.w[q] & ~lim_mask.w[q]);
+            }
+            r = sh_fam_add(o, base, nf, &e);
+        }
+    }
+    if (r == 0 && base > f0) { /* drop the sub-family */
+        memmove(&o->aux->fam[f0], &o->aux->fam[base],
+                (*nf - base) * sizeof(sh_bits));
+        *nf -= base - f0;
+    }
+    return r;
+}
+
+/* ---- legal values --------------------------------------------------------- */
+
+static int sh_legal_add(shadow *s, sh_val *v, bool current, bool in_flight)
+{
+    sh_scratch *sc = &s->sc;
+
+    if (v->mark[SH_MK_SCAN] == sc->lgen) {
+        sc->lg[v->idx[SH_MK_SCAN]].in_flight &= in_flight;
+        return 0;
+    }
+    int r = sh_reserve(s, (void **)&sc->lg, &sc->caplg, sc->nlg + 1,
                        sizeof(*sc->lg));
     if (r < 0)
         return r;
+    v->mark[SH_MK_SCAN] = sc->lgen;
+    v->idx[SH_MK_SCAN] = (uint32_t)sc->nlg;
     sh_legal *l = &sc->lg[sc->nlg++];
     l->v = v;
     l->current = current;
@@ -272,115 +283,39 @@ static int sh_legal_build(shadow *s, const sh_cset *cs, uint64_t since)
 {
     int r = 0;
 
+    s->sc.nlg = 0;
+    s->sc.lgen = sh_mark_gen(s, SH_MK_SCAN);
     for (uint32_t i = 0; i < cs->ncur && r == 0; i++)
         r = sh_legal_add(s, cs->cur[i].v, true, cs->cur[i].mask != 0);
     for (uint32_t i = 0; i < cs->npast && r == 0; i++)
         if (cs->past[i].removed > since)
             r = sh_legal_add(s, cs->past[i].v, false, false);
+    s->work += cs->ncur + cs->npast;
     return r;
 }
 
-/* ---- bytes and hashes --------------------------------------------------- */
-
-static void sh_render(const shadow *s, const sh_conc *c, uint64_t x,
-                      uint8_t out[SH_SECTOR])
-{
-    for (uint32_t k = 0; k < c->n; k++) {
-        const sh_piece *p = &s->sc.pc[c->first + k];
-        datagen_fill(&p->src, x * SH_SECTOR + p->start, out + p->start,
-                     p->end - p->start);
-    }
-}
-
-static uint64_t sh_conc_hash(shadow *s, const sh_conc *c, uint64_t x,
-                             unsigned a, unsigned b)
-{
-    const sh_piece *p = &s->sc.pc[c->first];
-    uint8_t buf[SH_SECTOR];
-
-    if (c->n == 1 && a == 0 && b == SH_SECTOR &&
-        p->src.kind != DATAGEN_SEEDED) { /* the same bytes at any offset */
-        unsigned pat = p->src.kind == DATAGEN_PATTERN ? p->src.pattern : 0;
-        if (!(s->phash_ok[pat / 64] >> (pat % 64) & 1)) {
-            s->phash[pat] = datagen_sector_hash(&p->src, 0);
-            s->phash_ok[pat / 64] |= 1ull << (pat % 64);
-        }
-        return s->phash[pat];
-    }
-    sh_render(s, c, x, buf);
-    return XXH3_64bits(buf + a, b - a);
-}
-
-/* ---- verdicts ----------------------------------------------------------- */
-
-static unsigned sh_first_diff(const shadow *s, const sh_conc *c, uint64_t x,
-                              unsigned a, unsigned b, const uint8_t *actual,
-                              uint8_t out[SH_SECTOR])
-{
-    sh_render(s, c, x, out);
-    for (unsigned k = a; k < b; k++)
-        if (out[k] != actual[k - a])
-            return k;
-    return b - 1; /* equal bytes, different hash: cannot happen */
-}
-
-static void sh_describe(const shadow *s, const sh_conc *c, unsigned at,
-                        shadow_cand_info *ci)
-{
-    const sh_piece *p = &s->sc.pc[c->first];
-    for (uint32_t k = 0; k < c->n; k++)
-        if (s->sc.pc[c->first + k].start <= at &&
-            at < s->sc.pc[c->first + k].end)
-            p = &s->sc.pc[c->first + k];
-    ci->origin = (shadow_origin)p->origin;
-    ci->src = p->src;
-    ci->req = p->req;
-    ci->tag = p->tag;
-    ci->depth = p->depth;
-    ci->composite = c->n > 1;
-    ci->in_flight = s->sc.lg[c->legal].in_flight;
-    ci->earlier = s->sc.lg[c->legal].earlier;
-}
-
-static void sh_verdict_fill(shadow *s, uint64_t x, unsigned a, unsigned b,
-                            const uint8_t *actual, shadow_verdict *v)
-{
-    uint8_t buf[SH_SECTOR];
-    unsigned best_at = 0;
-    size_t best = 0;
-
-    memset(v, 0, sizeof(*v));
-    for (size_t c = 0; c < s->sc.ncc; c++) {
-        unsigned d = sh_first_diff(s, &s->sc.cc[c], x, a, b, actual, buf);
-        if (c == 0 || d > best_at) {
-            best = c;
-            best_at = d;
-        }
-    }
-    v->off = x * SH_SECTOR + best_at;
-    unsigned w0 = best_at & ~(SHADOW_WINDOW - 1u);
-    w0 = w0 < a ? a : w0;
-    v->window_off = x * SH_SECTOR + w0;
-    v->window_len = b - w0 < SHADOW_WINDOW ? b - w0 : SHADOW_WINDOW;
-    v->ncands = (unsigned)s->sc.ncc;
-    for (size_t k = 0; k < s->sc.ncc && v->nlisted < SHADOW_VERDICT_CANDS;
-         k++) {
-        size_t c = k == 0 ? best : (k <= best ? k - 1 : k);
-        shadow_cand_info *ci = &v->cands[v->nlisted++];
-        sh_describe(s, &s->sc.cc[c], best_at, ci);
-        ci->first_diff = x * SH_SECTOR +
-                         sh_first_diff(s, &s->sc.cc[c], x, a, b, actual, buf);
-    }
-    sh_first_diff(s, &s->sc.cc[best], x, a, b, actual, buf);
-    memcpy(v->expected, buf + w0, v->window_len);
-    memcpy(v->actual, actual + (w0 - a), v->window_len);
-}
-
-/* ---- judging one sector ------------------------------------------------- */
+/* ---- judging one sector --------------------------------------------------- */
 
 static int sh_judge_sector(shadow *s, uint64_t x, unsigned a, unsigned b,
                            const uint8_t *actual, uint64_t since,
                            shadow_verdict *v);
+
+/* keep[i]: current value i of cs explained the read. */
+static bool *sh_keep_list(shadow *s, const sh_cset *cs, bool *any, bool *all)
+{
+    bool *keep = sh_alloc(s, cs->ncur * sizeof(*keep));
+
+    *any = false;
+    *all = true;
+    for (uint32_t i = 0; keep && i < cs->ncur; i++) {
+        const sh_val *v = cs->cur[i].v;
+        keep[i] = v->mark[SH_MK_SCAN] == s->sc.lgen &&
+                  s->sc.lg[v->idx[SH_MK_SCAN]].match;
+        *any |= keep[i];
+        *all &= keep[i];
+    }
+    return keep;
+}
 
 /*
  * Collapse model s's sector x to what the read saw (sticky observation), for
@@ -393,35 +328,35 @@ static int sh_collapse(shadow *s, uint64_t x, unsigned a, unsigned b,
                        const uint8_t *actual, uint64_t since)
 {
     sh_cset *cs = s->ext[sh_map_find(s, x)].cs, *ncs;
-    bool keep[SHADOW_MAX_CANDS], any = false, all = true;
-    int r;
+    bool any, all;
+    int r = 0;
 
     if (cs->touched > since)
         return 0; /* changed while the read was in flight */
     for (uint32_t i = 0; i < cs->ncur; i++)
         if (cs->cur[i].mask)
             return 0; /* a request is still modifying it */
-    for (uint32_t i = 0; i < cs->ncur; i++) {
-        keep[i] = false;
-        for (size_t l = 0; l < s->sc.nlg; l++)
-            if (sh_val_eq(s->sc.lg[l].v, cs->cur[i].v))
-                keep[i] = s->sc.lg[l].match;
-        any |= keep[i];
-        all &= keep[i];
-    }
-    if (any && !all) {
-        if ((r = sh_map_split(s, x)) < 0 || (r = sh_map_split(s, x + 1)) < 0)
+    if (sh_cset_undetermined(cs)) {
+        size_t n = cs->ncur;
+        bool *keep = sh_keep_list(s, cs, &any, &all);
+        if (!keep)
+            return -ENOMEM;
+        if (any && !all && (r = sh_map_split(s, x)) == 0 &&
+            (r = sh_map_split(s, x + 1)) == 0) {
+            size_t i = sh_map_find(s, x);
+            if ((r = sh_cset_keep(s, s->ext[i].cs, keep, &ncs)) == 0) {
+                sh_cset_unref(s, s->ext[i].cs);
+                s->ext[i].cs = ncs;
+                sh_map_coalesce(s, x, x + 1); /* may merge into a neighbour */
+            }
+        }
+        sh_free(s, keep, n * sizeof(*keep));
+        if (r < 0)
             return r;
-        size_t i = sh_map_find(s, x);
-        if ((r = sh_cset_keep(s, s->ext[i].cs, keep, &ncs)) < 0)
-            return r;
-        sh_cset_unref(s, s->ext[i].cs);
-        s->ext[i].cs = ncs;
-        sh_map_coalesce(s, x, x + 1); /* may merge ncs into a neighbour */
         cs = s->ext[sh_map_find(s, x)].cs;
     }
     const sh_val *only = cs->cur[0].v;
-    if (cs->ncur == 1 && only->n == 1 && only->p[0].backing &&
+    if (!sh_cset_undetermined(cs) && only->n == 1 && only->p[0].backing &&
         s->bkind == SHADOW_BACKING_MODEL &&
         sh_backing_limit(s, x) == SH_SECTOR) {
         shadow_verdict ignored; /* explained above, so explained there */
@@ -432,6 +367,28 @@ static int sh_collapse(shadow *s, uint64_t x, unsigned a, unsigned b,
     return 0;
 }
 
+/* Does legal value l explain the read? fam: the backing family, computed
+ * on first need into [0, *nf) (*nf == SIZE_MAX: not yet). */
+static int sh_legal_match(shadow *s, const sh_rd *rd, size_t l, size_t *nf)
+{
+    sh_bits ok, bk, all;
+    int r;
+
+    sh_val_bits(rd, s->sc.lg[l].v, &ok, &bk);
+    for (unsigned q = 0; q < SH_SECTOR / 64; q++)
+        all.w[q] = ~(ok.w[q] | bk.w[q]);
+    if (!bits_empty(&all))
+        return 0;
+    if (bits_empty(&bk))
+        return 1;
+    if (*nf == SIZE_MAX && (r = sh_family(s, s, rd, 0, nf)) < 0)
+        return r;
+    for (size_t i = 0; i < *nf; i++)
+        if (bits_subset(&bk, &s->aux->fam[i]))
+            return 1;
+    return 0;
+}
+
 /* Judge bytes [a, b) of sector x (actual holds them). 1: explained; 0: not,
  * v says why; <0: could not judge. */
 static int sh_judge_sector(shadow *s, uint64_t x, unsigned a, unsigned b,
@@ -439,28 +396,156 @@ static int sh_judge_sector(shadow *s, uint64_t x, unsigned a, unsigned b,
                            shadow_verdict *v)
 {
     const sh_cset *cs = s->ext[sh_map_find(s, x)].cs;
-    uint64_t h = XXH3_64bits(actual, b - a);
+    sh_rd rd = {x, a, b, actual};
+    size_t nf = SIZE_MAX;
     bool any = false;
     int r;
 
-    sc_reset(s);
     if ((r = sh_legal_build(s, cs, since)) < 0)
         return r;
-    for (size_t l = 0; l < s->sc.nlg; l++)
-        if ((r = sh_expand(s, s, x, s->sc.lg[l].v, 0, (uint32_t)l)) < 0)
+    for (size_t l = 0; l < s->sc.nlg; l++) {
+        if ((r = sh_legal_match(s, &rd, l, &nf)) < 0)
             return r;
-    for (size_t c = 0; c < s->sc.ncc; c++) {
-        sh_conc *cc = &s->sc.cc[c];
-        cc->match = sh_conc_hash(s, cc, x, a, b) == h;
-        s->sc.lg[cc->legal].match |= cc->match;
-        any |= cc->match;
+        s->sc.lg[l].match = r == 1;
+        any |= r == 1;
     }
-    if (!any) {
-        sh_verdict_fill(s, x, a, b, actual, v);
-        return 0;
-    }
+    if (!any)
+        return sh_verdict_build(s, x, a, b, actual, v);
     r = sh_collapse(s, x, a, b, actual, since);
     return r < 0 ? r : 1;
+}
+
+/* ---- whole runs ----------------------------------------------------------- */
+
+static int sh_run(shadow *s, uint64_t lo, uint64_t hi, const uint8_t *buf,
+                  uint64_t since, shadow_verdict *v, uint64_t *stop);
+
+/* The one legal value of set cs for a read begun at since, or NULL. */
+static const sh_val *sh_determined(const sh_cset *cs, uint64_t since)
+{
+    for (uint32_t i = 1; i < cs->ncur; i++)
+        if (cs->cur[i].v != cs->cur[0].v)
+            return NULL;
+    for (uint32_t i = 0; i < cs->npast; i++)
+        if (cs->past[i].removed > since)
+            return NULL;
+    return cs->cur[0].v;
+}
+
+/* Bytes [lo, hi) of model m's backing file against buf: the first byte
+ * from which the slow path must decide (hi: all explained), or -errno. */
+static int64_t sh_fast_backing(shadow *m, uint64_t lo, uint64_t hi,
+                               const uint8_t *buf)
+{
+    datagen_src zero = datagen_zero();
+    uint64_t lim = m->blength, at = lo;
+
+    if (m->bkind == SHADOW_BACKING_MODEL) {
+        lim = lim < m->bmodel->size ? lim : m->bmodel->size;
+        uint64_t mid = lim / SH_SECTOR * SH_SECTOR; /* whole sectors */
+        mid = mid < hi ? mid : hi;
+        if (lo < mid) {
+            shadow_verdict ignored;
+            uint64_t stop;
+            int r = sh_run(m->bmodel, lo, mid, buf, m->bmodel->now, &ignored,
+                           &stop);
+            if (r <= 0) /* the slow path decides from that sector */
+                return r < 0 ? r : (int64_t)stop;
+            at = mid;
+        }
+        if (at < hi && at < lim)
+            return (int64_t)at; /* the sector the backing file ends in */
+    } else {
+        uint64_t top = lim < hi ? lim : hi; /* data ends there */
+        for (size_t i = sh_range_after(m, lo); i < m->nranges && at < top;
+             i++) {
+            const shadow_backing_range *rg = &m->ranges[i];
+            uint64_t r0 = rg->off > at ? rg->off : at;
+            uint64_t r1 = rg->off + rg->len;
+            r0 = r0 < top ? r0 : top;
+            r1 = r1 < top ? r1 : top;
+            uint64_t n = datagen_mismatch(&zero, at, buf + (at - lo), r0 - at);
+            if (at + n < r0)
+                return (int64_t)(at + n);
+            at = r0;
+            if (r0 < r1) {
+                n = datagen_mismatch(&rg->src, r0, buf + (r0 - lo), r1 - r0);
+                if (r0 + n < r1)
+                    return (int64_t)(r0 + n);
+                at = r1;
+            }
+        }
+    }
+    return (int64_t)(at + datagen_mismatch(&zero, at, buf + (at - lo), hi - at));
+}
+
+/* Bytes [lo, hi) of model s, all of whose sectors hold only value d: the
+ * first byte from which the slow path must decide (hi: all explained). */
+static int64_t sh_fast(shadow *s, const sh_val *d, uint64_t lo, uint64_t hi,
+                       const uint8_t *buf)
+{
+    if (d->wild || (d->backed && d->n > 1))
+        return (int64_t)lo;
+    if (d->backed)
+        return sh_fast_backing(s, lo, hi, buf);
+    if (d->n == 1) /* the same source on every sector of the run */
+        return (int64_t)(lo + datagen_mismatch(&d->p[0].src, lo, buf, hi - lo));
+    for (uint64_t at = lo; at < hi;) {
+        uint64_t base = at / SH_SECTOR * SH_SECTOR;
+        for (unsigned i = 0; i < d->n; i++) {
+            uint64_t p0 = base + d->p[i].start, p1 = base + d->p[i].end;
+            p0 = p0 > at ? p0 : at;
+            p1 = p1 < hi ? p1 : hi;
+            if (p0 < p1 && datagen_mismatch(&d->p[i].src, p0, buf + (p0 - lo),
+                                            p1 - p0) < p1 - p0)
+                return (int64_t)base;
+        }
+        at = base + SH_SECTOR;
+    }
+    return (int64_t)hi;
+}
+
+/* Judge bytes [lo, hi) of model s (buf[0] is byte lo) for a read begun at
+ * since: 1 explained, 0 not (v says why, *stop is the first byte of the
+ * sector that is not), <0 could not judge. */
+static int sh_run(shadow *s, uint64_t lo, uint64_t hi, const uint8_t *buf,
+                  uint64_t since, shadow_verdict *v, uint64_t *stop)
+{
+    while (lo < hi) {
+        uint64_t x = lo / SH_SECTOR;
+        size_t i = sh_map_find(s, x);
+        uint64_t end = sh_ext_end(s, i) * SH_SECTOR;
+        const sh_val *d = sh_determined(s->ext[i].cs, since);
+        end = end < hi ? end : hi;
+        s->work++;
+        if (d) {
+            int64_t at = sh_fast(s, d, lo, end, buf);
+            if (at < 0)
+                return (int)at;
+            if ((uint64_t)at >= end) {
+                buf += end - lo;
+                lo = end;
+                continue;
+            }
+            x = (uint64_t)at / SH_SECTOR;
+            if (x * SH_SECTOR > lo) {
+                buf += x * SH_SECTOR - lo;
+                lo = x * SH_SECTOR;
+            }
+        }
+        /* one sector the slow way (it may change the extent map) */
+        uint64_t send = (x + 1) * SH_SECTOR < hi ? (x + 1) * SH_SECTOR : hi;
+        int r = sh_judge_sector(s, x, (unsigned)(lo - x * SH_SECTOR),
+                                (unsigned)(send - x * SH_SECTOR), buf, since,
+                                v);
+        if (r <= 0) {
+            *stop = lo;
+            return r;
+        }
+        buf += send - lo;
+        lo = send;
+    }
+    return 1;
 }
 
 /* ---- the public read calls ---------------------------------------------- */
@@ -507,7 +592,6 @@ int shadow_read_check(shadow *s, uint64_t req, uint64_t off, uint64_t len,
 {
     uint64_t since = ++s->now;
     size_t i = sh_find_read(s, req);
-    int r;
 
     if (off > s->size || len > s->size - off)
         return -EINVAL;
@@ -519,99 +603,10 @@ int shadow_read_check(shadow *s, uint64_t req, uint64_t off, uint64_t len,
     }
     memset(v, 0, sizeof(*v));
     v->ok = true;
-    uint64_t x0 = off / SH_SECTOR, x1 = (off + len + SH_SECTOR - 1) / SH_SECTOR;
-    for (uint64_t x = x0; x < x1; x++) {
-        uint64_t base = x * SH_SECTOR;
-        unsigned a = x == x0 ? (unsigned)(off - base) : 0;
-        unsigned b = x + 1 == x1 ? (unsigned)(off + len - base) : SH_SECTOR;
-        r = sh_judge_sector(s, x, a, b, (const uint8_t *)buf + (base + a - off),
-                            since, v);
-        if (r < 0)
-            return r;
-        if (r == 0) {
-            v->ok = false;
-            break;
-        }
-    }
+    uint64_t stop;
+    int r = sh_run(s, off, off + len, buf, since, v, &stop);
+    if (r < 0)
+        return r;
+    v->ok = r == 1;
     return 0;
-}
-
-/* ---- formatting --------------------------------------------------------- */
-
-typedef struct sh_out {
-    char *buf;
-    size_t size, len;
-} sh_out;
-
-static void sh_put(sh_out *o, const char *fmt, ...)
-{
-    va_list ap;
-    size_t room = o->len < o->size ? o->size - o->len : 0;
-
-    va_start(ap, fmt);
-    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-static void sh_put_cand(sh_out *o, const shadow_cand_info *c)
-{
-    char src[64];
-
-    datagen_describe(&c->src, src, sizeof(src));
-    switch (c->origin) {
-    case SHADOW_ORIGIN_REQUEST:
-        sh_put(o, "%s written by request %" PRIu64 " (tag %" PRIu64 ")", src,
-               c->req, c->tag);
-        break;
-    case SHADOW_ORIGIN_INITIAL:
-        sh_put(o, "zeroes, never written");
-        break;
-    case SHADOW_ORIGIN_BACKING_DATA:
-        sh_put(o, "%s of the backing range tagged %" PRIu64, src, c->tag);
-        break;
-    default:
-        sh_put(o, "zeroes, no backing data here");
-        break;
-    }
-    if (c->depth)
-        sh_put(o, " in backing image %u", c->depth);
-    sh_put(o, "%s%s%s; first differs at 0x%" PRIx64,
-           c->composite ? ", partial sector" : "",
-           c->in_flight ? ", still in flight" : "",
-           c->earlier ? ", overwritten during the read" : "", c->first_diff);
-}
-
-static void sh_put_hex(sh_out *o, const char *what, uint64_t at,
-                       const uint8_t *p, unsigned n)
-{
-    sh_put(o, "  %-8s 0x%08" PRIx64 ":", what, at);
-    for (unsigned i = 0; i < n; i++)
-        sh_put(o, " %02x", p[i]);
-    sh_put(o, "\n");
-}
-
-int shadow_verdict_format(const shadow_verdict *v, char *buf, size_t size)
-{
-    sh_out o = {buf, size, 0};
-
-    if (size)
-        buf[0] = '\0';
-    if (v->ok) {
-        sh_put(&o, "ok\n");
-        return (int)o.len;
-    }
-    sh_put(&o, "data mismatch at offset 0x%" PRIx64 ": %u legal value%s\n",
-           v->off, v->ncands, v->ncands == 1 ? "" : "s");
-    for (unsigned i = 0; i < v->nlisted; i++) {
-        sh_put(&o, "  %s ", i == 0 ? "expected" : "or      ");
-        sh_put_cand(&o, &v->cands[i]);
-        sh_put(&o, "\n");
-    }
-    if (v->ncands > v->nlisted)
-        sh_put(&o, "  (and %u more)\n", v->ncands - v->nlisted);
-    sh_put_hex(&o, "actual", v->window_off, v->actual, v->window_len);
-    sh_put_hex(&o, "expected", v->window_off, v->expected, v->window_len);
-    return (int)o.len;
 }

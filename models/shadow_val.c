@@ -7,54 +7,15 @@
  * order, covering [0, 512), no two adjacent pieces identical); a candidate
  * set holds no duplicate (value, mask) and no past value equal to a current
  * one; past values removed at or before sh_threshold() are dropped, as no
- * read or crash can return them any more. Transforms never modify their
- * input: they build a new set (sh_build_*), so an extent map can be updated
+ * read or crash can return them any more; a set of more than
+ * SH_SOFT_CANDS current candidates degrades soundly (sh_build_degrade).
+ * Builders dedup through value marks, in O(1) per value. Transforms never
+ * modify their input: they build a new set (sh_build_*), so an extent map can be updated
  * in two phases and left untouched on error.
  */
 #include "shadow_int.h"
 
 /* ---- values ------------------------------------------------------------- */
-
-bool sh_piece_same(const sh_piece *a, const sh_piece *b)
-{
-    return a->backing == b->backing && a->origin == b->origin &&
-           a->depth == b->depth && a->req == b->req && a->tag == b->tag &&
-           datagen_equal(&a->src, &b->src);
-}
-
-static size_t sh_val_bytes(size_t n)
-{
-    return sizeof(sh_val) + n * sizeof(sh_piece);
-}
-
-/* A value from pieces p[0..n) that cover [0, 512) in order; adjacent
- * identical pieces are merged. Returns a new reference or NULL (ENOMEM). */
-sh_val *sh_val_new(shadow *s, const sh_piece *p, size_t n)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || !sh_piece_same(&p[i - 1], &p[i]))
-            m++;
-    sh_val *v = sh_alloc(s, sh_val_bytes(m));
-    if (!v)
-        return NULL;
-    v->refs = 1;
-    v->n = (uint16_t)m;
-    v->backed = false;
-    m = 0;
-    for (size_t i = 0; i < n; i++) {
-        assert(p[i].start < p[i].end && p[i].end <= SH_SECTOR);
-        assert(i == 0 ? p[i].start == 0 : p[i].start == p[i - 1].end);
-        if (m > 0 && sh_piece_same(&v->p[m - 1], &p[i])) {
-            v->p[m - 1].end = p[i].end;
-            continue;
-        }
-        v->p[m++] = p[i];
-        v->backed |= p[i].backing != 0;
-    }
-    assert(v->p[m - 1].end == SH_SECTOR);
-    return v;
-}
 
 sh_val *sh_val_whole(shadow *s, const sh_piece *p)
 {
@@ -64,35 +25,17 @@ sh_val *sh_val_whole(shadow *s, const sh_piece *p)
     return sh_val_new(s, &w, 1);
 }
 
-void sh_val_unref(shadow *s, sh_val *v)
-{
-    if (v && --v->refs == 0)
-        sh_free(s, v, sh_val_bytes(v->n));
-}
-
-bool sh_val_eq(const sh_val *a, const sh_val *b)
-{
-    if (a == b)
-        return true;
-    if (a->n != b->n)
-        return false;
-    for (unsigned i = 0; i < a->n; i++)
-        if (a->p[i].start != b->p[i].start || a->p[i].end != b->p[i].end ||
-            !sh_piece_same(&a->p[i], &b->p[i]))
-            return false;
-    return true;
-}
-
 /* v with bytes [a, b) replaced by piece p: a new reference or NULL. */
 sh_val *sh_val_overlay(shadow *s, const sh_val *v, unsigned a, unsigned b,
                        const sh_piece *p)
 {
-    sh_piece *t = malloc((v->n + 2u) * sizeof(*t));
+    sh_piece *t = sh_aux_tmp(s, v->n + 2u);
     size_t n = 0;
     bool placed = false;
 
     if (!t)
         return NULL;
+    s->work += v->n;
     for (unsigned i = 0; i < v->n; i++) {
         sh_piece q = v->p[i];
         if (q.start < a) { /* the part before the new bytes */
@@ -113,9 +56,7 @@ sh_val *sh_val_overlay(shadow *s, const sh_val *v, unsigned a, unsigned b,
             n++;
         }
     }
-    sh_val *r = sh_val_new(s, t, n);
-    free(t);
-    return r;
+    return sh_val_new(s, t, n);
 }
 
 /* ---- candidate sets ----------------------------------------------------- */
@@ -144,6 +85,15 @@ bool sh_cset_undetermined(const sh_cset *cs)
     return false;
 }
 
+/* The builder's mark generations change whenever it is emptied. */
+static void sh_build_new_gen(shadow *s)
+{
+    if (s->aux) {
+        sh_mark_gen(s, SH_MK_CUR);
+        sh_mark_gen(s, SH_MK_PAST);
+    }
+}
+
 void sh_build_reset(shadow *s)
 {
     sh_build *b = &s->bld;
@@ -152,22 +102,39 @@ void sh_build_reset(shadow *s)
     for (size_t i = 0; i < b->npast; i++)
         sh_val_unref(s, b->past[i].v);
     b->ncur = b->npast = 0;
+    sh_build_new_gen(s);
 }
 
-/* Add (v, mask) unless present; the builder takes its own reference. */
+/* Add (v, mask) unless present; the builder takes its own reference.
+ * Candidates with the same value are chained (aux cnext) from the value's
+ * CUR mark, so a lookup costs the masks that value has, not the set. */
 int sh_build_cur(shadow *s, sh_val *v, uint64_t mask, bool *added)
 {
     sh_build *b = &s->bld;
+    uint64_t gen = s->aux->gen[SH_MK_CUR];
+    uint32_t head = UINT32_MAX;
+
     *added = false;
-    for (size_t i = 0; i < b->ncur; i++)
-        if (b->cur[i].mask == mask && sh_val_eq(b->cur[i].v, v))
-            return 0;
-    if (b->ncur >= SHADOW_MAX_CANDS)
+    s->work++;
+    if (v->mark[SH_MK_CUR] == gen) {
+        uint32_t *next = s->aux->cnext;
+        for (uint32_t i = v->idx[SH_MK_CUR]; i != UINT32_MAX; i = next[i]) {
+            s->work++;
+            if (b->cur[i].mask == mask)
+                return 0;
+        }
+        head = v->idx[SH_MK_CUR];
+    }
+    if (b->ncur >= SH_HARD_CANDS)
         return -E2BIG;
     int r = sh_reserve(s, (void **)&b->cur, &b->capcur, b->ncur + 1,
                        sizeof(*b->cur));
-    if (r < 0)
-        return r;
+    uint32_t *next = r < 0 ? NULL : sh_aux_cnext(s, b->ncur + 1);
+    if (!next)
+        return -ENOMEM;
+    next[b->ncur] = head;
+    v->mark[SH_MK_CUR] = gen;
+    v->idx[SH_MK_CUR] = (uint32_t)b->ncur;
     v->refs++;
     b->cur[b->ncur].v = v;
     b->cur[b->ncur].mask = mask;
@@ -180,17 +147,21 @@ int sh_build_cur(shadow *s, sh_val *v, uint64_t mask, bool *added)
 int sh_build_past(shadow *s, sh_val *v, uint64_t removed)
 {
     sh_build *b = &s->bld;
-    for (size_t i = 0; i < b->npast; i++) {
-        if (sh_val_eq(b->past[i].v, v)) {
-            if (b->past[i].removed < removed)
-                b->past[i].removed = removed;
-            return 0;
-        }
+    uint64_t gen = s->aux->gen[SH_MK_PAST];
+
+    s->work++;
+    if (v->mark[SH_MK_PAST] == gen) {
+        sh_past *p = &b->past[v->idx[SH_MK_PAST]];
+        if (p->removed < removed)
+            p->removed = removed;
+        return 0;
     }
     int r = sh_reserve(s, (void **)&b->past, &b->cappast, b->npast + 1,
                        sizeof(*b->past));
     if (r < 0)
         return r;
+    v->mark[SH_MK_PAST] = gen;
+    v->idx[SH_MK_PAST] = (uint32_t)b->npast;
     v->refs++;
     b->past[b->npast].v = v;
     b->past[b->npast].removed = removed;
@@ -198,12 +169,135 @@ int sh_build_past(shadow *s, sh_val *v, uint64_t removed)
     return 0;
 }
 
-static bool sh_build_has_value(const sh_build *b, const sh_val *v)
+static bool sh_build_has_value(const shadow *s, const sh_val *v)
 {
-    for (size_t i = 0; i < b->ncur; i++)
-        if (sh_val_eq(b->cur[i].v, v))
-            return true;
-    return false;
+    return v->mark[SH_MK_CUR] == s->aux->gen[SH_MK_CUR];
+}
+
+/* ---- degrading an oversized set ------------------------------------------ */
+
+/* Bytes [lo, hi) of the sector, as bits. */
+static void sh_bits_set(sh_bits *m, unsigned lo, unsigned hi)
+{
+    for (unsigned k = lo; k < hi; k++)
+        m->w[k / 64] |= 1ull << (k % 64);
+}
+
+/* Mark in *m the bytes where value w's pieces differ from v's. */
+static void sh_val_disagree(const sh_val *v, const sh_val *w, sh_bits *m)
+{
+    unsigned i = 0, j = 0;
+
+    while (i < v->n && j < w->n) {
+        const sh_piece *p = &v->p[i], *q = &w->p[j];
+        unsigned lo = p->start > q->start ? p->start : q->start;
+        unsigned hi = p->end < q->end ? p->end : q->end;
+        if (!sh_piece_same(p, q))
+            sh_bits_set(m, lo, hi);
+        if (p->end == hi)
+            i++;
+        if (q->end == hi)
+            j++;
+    }
+}
+
+/* v with the bytes in m made wild: a new reference or NULL. */
+static sh_val *sh_val_widen(shadow *s, const sh_val *v, const sh_bits *m)
+{
+    sh_piece *t = sh_aux_tmp(s, SH_SECTOR);
+    size_t n = 0;
+
+    if (!t)
+        return NULL;
+    for (unsigned k = 0; k < SH_SECTOR; k++) {
+        bool wild = m->w[k / 64] >> (k % 64) & 1;
+        const sh_piece *p = &v->p[0];
+        for (unsigned i = 1; i < v->n && p->end <= k; i++)
+            p = &v->p[i];
+        sh_piece q = *p;
+        if (wild) {
+            memset(&q, 0, sizeof(q));
+            q.wild = 1;
+            q.src = datagen_zero();
+        }
+        if (n > 0 && t[n - 1].end == k && sh_piece_same(&t[n - 1], &q)) {
+            t[n - 1].end = (uint16_t)(k + 1);
+            continue;
+        }
+        q.start = (uint16_t)k;
+        q.end = (uint16_t)(k + 1);
+        t[n++] = q;
+    }
+    return sh_val_new(s, t, n);
+}
+
+typedef struct sh_order {
+    uint64_t mask;
+    uint32_t pos;
+} sh_order;
+
+static int sh_order_cmp(const void *a, const void *b)
+{
+    const sh_order *x = a, *y = b;
+    if (x->mask != y->mask)
+        return x->mask < y->mask ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * Too many current candidates: replace the candidates of each mask by one
+ * value that keeps the bytes they all agree on and is wild elsewhere. It
+ * admits every outcome they did (and more), so the model stays sound (it
+ * never accuses a correct engine) and still checks the agreed bytes; the
+ * set stays closed (I3), as an op applied to the merged value is covered
+ * by the merged value of the op applied to each. The new order is by mask,
+ * then by position: numbers, never addresses.
+ */
+static int sh_build_degrade(shadow *s)
+{
+    sh_build *b = &s->bld;
+    size_t n = b->ncur, w = 0;
+    sh_order *o = sh_alloc(s, n * sizeof(*o));
+    sh_cand *c = sh_alloc(s, n * sizeof(*c));
+    int r = 0;
+
+    if (!o || !c) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        o[i] = (sh_order){b->cur[i].mask, (uint32_t)i};
+    qsort(o, n, sizeof(*o), sh_order_cmp);
+    for (size_t i = 0; i < n; i++)
+        c[i] = b->cur[o[i].pos];
+    memcpy(b->cur, c, n * sizeof(*c));
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        sh_bits m = {{0}};
+        while (j < n && b->cur[j].mask == b->cur[i].mask)
+            sh_val_disagree(b->cur[i].v, b->cur[j++].v, &m);
+        s->work += j - i;
+        sh_val *nv = j - i > 1 ? sh_val_widen(s, b->cur[i].v, &m) : NULL;
+        if (j - i > 1 && !nv) { /* keep the rest as they are */
+            memmove(&b->cur[w], &b->cur[i], (n - i) * sizeof(*c));
+            w += n - i;
+            r = -ENOMEM;
+            break;
+        }
+        if (nv) {
+            for (size_t k = i; k < j; k++)
+                sh_val_unref(s, b->cur[k].v);
+            b->cur[i].v = nv;
+        }
+        b->cur[w++] = b->cur[i];
+        i = j;
+    }
+    b->ncur = w;
+    sh_build_new_gen(s); /* the chains describe the old list */
+out:
+    sh_free(s, o, n * sizeof(*o));
+    sh_free(s, c, n * sizeof(*c));
+    return r;
 }
 
 /* Turn the builder into a new set (moving its references) and reset it. */
@@ -216,13 +310,14 @@ int sh_build_finish(shadow *s, uint64_t touched, sh_cset **out)
     assert(b->ncur > 0);
     for (size_t i = 0; i < b->npast; i++) {
         sh_past p = b->past[i];
-        if (p.removed <= threshold || sh_build_has_value(b, p.v))
+        if (p.removed <= threshold || sh_build_has_value(s, p.v))
             sh_val_unref(s, p.v); /* nobody can see it any more */
         else
             b->past[npast++] = p;
     }
     b->npast = npast;
-    sh_cset *cs = sh_alloc(s, sh_cset_bytes(b->ncur, npast));
+    int r = b->ncur > SH_SOFT_CANDS ? sh_build_degrade(s) : 0;
+    sh_cset *cs = r < 0 ? NULL : sh_alloc(s, sh_cset_bytes(b->ncur, npast));
     if (!cs) {
         sh_build_reset(s);
         return -ENOMEM;
@@ -237,6 +332,7 @@ int sh_build_finish(shadow *s, uint64_t touched, sh_cset **out)
     if (npast)
         memcpy(cs->past, b->past, npast * sizeof(*b->past));
     b->ncur = b->npast = 0;
+    sh_build_new_gen(s);
     *out = cs;
     return 0;
 }
@@ -302,7 +398,29 @@ static int sh_build_applied(shadow *s, unsigned slot, sh_val *v, uint64_t mask,
     return r;
 }
 
-/* I3 for the set of extent [e0, e1) (a check for tests; true on ENOMEM). */
+/* Does w admit every byte string v does (equal, or wild where they differ)? */
+static bool sh_val_covers(const sh_val *w, const sh_val *v)
+{
+    unsigned i = 0, j = 0;
+
+    if (w == v)
+        return true;
+    if (!w->wild)
+        return false;
+    while (i < w->n && j < v->n) {
+        const sh_piece *p = &w->p[i], *q = &v->p[j];
+        unsigned hi = p->end < q->end ? p->end : q->end;
+        if (!p->wild && !sh_piece_same(p, q))
+            return false;
+        i += p->end == hi;
+        j += q->end == hi;
+    }
+    return true;
+}
+
+/* I3 for the set of extent [e0, e1) (a check for tests; true on ENOMEM).
+ * A degraded set is closed up to coverage: some candidate with the right
+ * mask admits every outcome (see sh_build_degrade). */
 bool sh_cset_closed(shadow *s, const sh_cset *cs, uint64_t e0, uint64_t e1)
 {
     unsigned a, b;
@@ -319,7 +437,7 @@ bool sh_cset_closed(shadow *s, const sh_cset *cs, uint64_t e0, uint64_t e1)
             bool found = false;
             for (uint32_t k = 0; k < cs->ncur && !found; k++)
                 found = cs->cur[k].mask == (cs->cur[i].mask | bit) &&
-                        sh_val_eq(cs->cur[k].v, nv);
+                        sh_val_covers(cs->cur[k].v, nv);
             sh_val_unref(s, nv);
             if (!found)
                 return false;
