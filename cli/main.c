@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "cli.h"
 
 typedef struct cli_cmd {
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    campaign_tune_malloc();
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

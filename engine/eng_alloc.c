@@ -4,7 +4,7 @@
  * allocations that overlapping requests wait on, and linking the new
  * clusters into L2 once the data is written (after the facts of QEMU's
  * qcow2_alloc_host_offset, handle_dependencies, handle_copied,
- * handle_alloc, perform_cow and qcow2_alloc_cluster_link_l2).
+ * handle_alloc and qcow2_alloc_cluster_link_l2).
  *
  * Invariants:
  *   - Every new allocation is an eng_l2meta on e->allocs from the moment
@@ -12,9 +12,9 @@
  *     allocation is undone); a request whose range or COW regions overlap
  *     one on the list waits for it (unless the alloc_no_serialize mutant
  *     is on), and a request that already holds allocations never waits.
- *   - COW regions are read through the guest read path while the L2
- *     entries still describe the old content, and written before the L2
- *     entries change.
+ *   - COW (eng_cow.c) is done before the L2 entries change; the guest
+ *     data goes to the host first on its own, or with the COW regions in
+ *     one write when it borders them (eng_cow_merge_data).
  *   - An L2 entry is linked only after the data it maps was written; the
  *     L2 cache then depends on the refcount cache (new counts first) and
  *     on a host flush (the data first), so a crash never exposes a
@@ -330,43 +330,6 @@ again:
 
 /* ---- after the data write ---------------------------------------------- */
 
-/* Copy one COW region: read it where it reads now, write it into the new
- * clusters. */
-static int cow_region_co(eng *e, const eng_l2meta *m, eng_cow_region r,
-                         uint8_t *buf)
-{
-    int ret = eng_co_ev(e, ENG_EV_COW_READ);
-    if (ret == 0)
-        ret = eng_rw_co_read_cow(e, m->guest_off + r.offset, buf, r.len);
-    if (ret == 0)
-        ret = eng_co_hwrite(e, ENG_EV_COW_WRITE, m->alloc_off + r.offset, buf,
-                            r.len);
-    return ret;
-}
-
-/* QEMU's perform_cow: copy the parts of the new clusters the guest did
- * not write from where they read now, one region after the other through
- * one buffer (as QEMU 0.12's copy_sectors went through its cluster_data
- * buffer). Drops the lock around the I/O. */
-static int perform_cow_co(eng *e, eng_l2meta *m)
-{
-    const eng_cow_region r[2] = {m->cow_start, m->cow_end};
-    uint64_t size = eng_max(r[0].len, r[1].len);
-    if (!size)
-        return 0;
-    uint8_t *buf = calloc(1, size);
-    if (!buf)
-        return -ENOMEM;
-    eng_unlock(e);
-    int ret = 0;
-    for (unsigned i = 0; i < 2 && ret == 0; i++)
-        if (r[i].len)
-            ret = cow_region_co(e, m, r[i], buf);
-    eng_co_lock(e);
-    free(buf);
-    return ret;
-}
-
 /* QEMU's qcow2_alloc_cluster_link_l2: point the L2 entries at the new
  * clusters, then drop the clusters they pointed at before. */
 static int link_l2_co(eng *e, eng_l2meta *m)
@@ -434,7 +397,7 @@ int eng_alloc_co_finish(eng *e, eng_l2meta **metas, bool link)
     while (m) {
         bool linked = false;
         if (link && ret == 0) {
-            ret = perform_cow_co(e, m);
+            ret = eng_cow_co_perform(e, m);
             if (ret == 0)
                 ret = link_l2_co(e, m);
             linked = ret == 0;

@@ -14,13 +14,17 @@
  *     cycle: setting one flushes the other side's dependency first.
  *   - Victims are chosen by the smallest LRU stamp (a counter, never an
  *     address), so eviction order is deterministic.
- *   - The cache owns its table memory.
+ *   - The cache owns its table memory. A slot's buffer is allocated on
+ *     the slot's first use (opening an image costs no table memory) and
+ *     not zeroed: a slot is filled by a whole-table read, or by the
+ *     caller of eng_cache_co_get_empty, before anyone reads it.
  */
 #include <stdlib.h>
 
 #include "eng_internal.h"
 
 typedef struct cache_entry {
+    uint8_t *table; /* cluster-sized; NULL until the slot is first used */
     bool used;
     uint64_t offset;
     uint64_t lru;
@@ -33,7 +37,6 @@ struct eng_cache {
     eng_cache_kind kind;
     unsigned n;
     cache_entry *ent;
-    uint8_t *mem;
     eng_cache *depends;
     bool depends_on_flush;
     uint64_t lru_clock;
@@ -48,8 +51,7 @@ eng_cache *eng_cache_create(eng *e, eng_cache_kind kind, unsigned entries)
     c->kind = kind;
     c->n = entries < ENG_MIN_CACHE ? ENG_MIN_CACHE : entries;
     c->ent = calloc(c->n, sizeof(*c->ent));
-    c->mem = calloc(c->n, e->cluster_size);
-    if (!c->ent || !c->mem) {
+    if (!c->ent) {
         eng_cache_destroy(c);
         return NULL;
     }
@@ -60,21 +62,31 @@ void eng_cache_destroy(eng_cache *c)
 {
     if (!c)
         return;
+    for (unsigned i = 0; c->ent && i < c->n; i++)
+        free(c->ent[i].table);
     free(c->ent);
-    free(c->mem);
     free(c);
 }
 
 static uint8_t *entry_table(eng_cache *c, unsigned i)
 {
-    return c->mem + (size_t)i * c->e->cluster_size;
+    return c->ent[i].table;
 }
 
+/* Give slot i its buffer if it has none yet (contents undefined). */
+static int slot_memory(eng_cache *c, unsigned i)
+{
+    if (!c->ent[i].table)
+        c->ent[i].table = malloc(c->e->cluster_size);
+    return c->ent[i].table ? 0 : -ENOMEM;
+}
+
+/* The slot holding table (which a get handed out). */
 static unsigned table_index(const eng_cache *c, const uint8_t *table)
 {
-    size_t d = (size_t)(table - c->mem);
-    assert(d % c->e->cluster_size == 0);
-    unsigned i = (unsigned)(d / c->e->cluster_size);
+    unsigned i = 0;
+    while (i < c->n && c->ent[i].table != table)
+        i++;
     assert(i < c->n);
     return i;
 }
@@ -241,6 +253,8 @@ static int cache_co_do_get(eng_cache *c, uint64_t off, uint8_t **table,
     if (i < 0) {
         unsigned v;
         int ret = cache_co_victim(c, &v);
+        if (ret == 0)
+            ret = slot_memory(c, v);
         if (ret < 0)
             return ret;
         if (read) {

@@ -5,7 +5,9 @@
  * Invariants:
  *   - Every metadata cluster the image starts with is counted exactly once
  *     and nothing else is: a new image is clean for `qemu-img check`.
- *   - The L1 table is written (zeroes) so that it lies inside the file.
+ *   - The file's length covers the L1 table (zeroes), so that it lies
+ *     inside the file; only the sectors of metadata that are not zero are
+ *     written (QEMU's create, too, writes just what it must).
  *   - Nothing is allocated from an unchecked option: the L1 size is bounded
  *     by QEMU's limit before anything is built.
  */
@@ -87,32 +89,68 @@ static void plan(layout *l, uint64_t size, unsigned order)
     }
 }
 
+/* The metadata of a new image, only as far as it is not zero: the start
+ * of the header cluster, of the refcount table and of the refcount
+ * blocks, each a whole number of 512-byte sectors. One allocation (buf)
+ * owns all three. */
+typedef struct meta_parts {
+    uint8_t *buf, *hdr, *rt, *rb;
+    uint64_t hdr_len, rt_len, rb_len;
+} meta_parts;
+
+/* Build the parts. The header gets at most 4 KiB: all it can hold (with
+ * a 1023-byte backing name and every extension) fits well below that, so
+ * it fits in a cluster exactly when it fits there. */
 static int build_meta(const layout *l, const eng_header *h, unsigned order,
-                      uint8_t *buf)
+                      meta_parts *p)
 {
-    int ret = eng_header_build(buf, l->cs, h);
+    p->hdr_len = eng_min(l->cs, 4096);
+    p->rt_len = eng_align_up(l->nrb * 8, 512);
+    p->rb_len = eng_align_up(((l->total << order) + 7) / 8, 512);
+    p->buf = calloc(1, p->hdr_len + p->rt_len + p->rb_len);
+    if (!p->buf)
+        return -ENOMEM;
+    p->hdr = p->buf;
+    p->rt = p->hdr + p->hdr_len;
+    p->rb = p->rt + p->rt_len;
+    int ret = eng_header_build(p->hdr, p->hdr_len, h);
     if (ret < 0)
         return ret;
-    uint8_t *rt = buf + l->cs, *rb = rt + l->rtc * l->cs;
     for (uint64_t i = 0; i < l->nrb; i++)
-        eng_put64(rt + i * 8, (1 + l->rtc + i) << l->cb);
+        eng_put64(p->rt + i * 8, (1 + l->rtc + i) << l->cb);
     for (uint64_t c = 0; c < l->total; c++)
-        eng_rb_set(order, rb, c, 1); /* blocks are contiguous */
+        eng_rb_set(order, p->rb, c, 1); /* blocks are contiguous */
     return 0;
 }
 
-static int write_zeroes_co(eng_file *f, uint64_t off, uint64_t len)
+/* Bytes of buf[0, len) up to its last non-zero byte, rounded up to whole
+ * 512-byte sectors. */
+static uint64_t used_sectors(const uint8_t *buf, uint64_t len)
 {
-    uint64_t chunk = eng_min(len, UINT64_C(1) << 20);
-    uint8_t *z = calloc(1, chunk ? chunk : 1);
-    int ret = z ? 0 : -ENOMEM;
-    while (ret == 0 && len) {
-        uint64_t cur = eng_min(len, chunk);
-        ret = f->ops->co_pwrite(f, off, z, cur);
-        off += cur;
-        len -= cur;
-    }
-    free(z);
+    while (len && !buf[len - 1])
+        len--;
+    return eng_align_up(len, 512);
+}
+
+/*
+ * Write the new image over f: first the file gets its final length
+ * (growing it by truncation adds zeroes, as a fresh file reads zeroes
+ * past its end), then only the sectors of metadata that hold something.
+ * The L1 table is all zeroes and is not written at all. The bytes are
+ * those of writing every metadata cluster in full.
+ */
+static int write_meta_co(eng_file *f, const layout *l, const meta_parts *p)
+{
+    uint64_t l1_off = (1 + l->rtc + l->nrb) * l->cs;
+    int ret = f->ops->co_truncate(f, 0);
+    if (ret == 0)
+        ret = f->ops->co_truncate(f, l1_off + l->l1c * l->cs);
+    if (ret == 0)
+        ret = f->ops->co_pwrite(f, 0, p->hdr, used_sectors(p->hdr, p->hdr_len));
+    if (ret == 0)
+        ret = f->ops->co_pwrite(f, l->cs, p->rt, p->rt_len);
+    if (ret == 0)
+        ret = f->ops->co_pwrite(f, (1 + l->rtc) * l->cs, p->rb, p->rb_len);
     return ret;
 }
 
@@ -141,23 +179,16 @@ int eng_co_create(const eng_runtime *rt, eng_file *f,
         strcpy(h.backing, o->backing);
     if (o->backing && o->backing_fmt)
         strcpy(h.backing_fmt, o->backing_fmt);
-    uint64_t meta = (1 + l.rtc + l.nrb) * l.cs;
-    uint8_t *buf = calloc(1, meta);
-    if (!buf)
-        return -ENOMEM;
-    ret = build_meta(&l, &h, order, buf);
-    if (ret < 0)
+    meta_parts p = {0};
+    ret = build_meta(&l, &h, order, &p);
+    if (ret == -EINVAL)
         eng_err_set(err, "header and backing name do not fit in a cluster");
     if (ret == 0)
-        ret = f->ops->co_truncate(f, 0);
-    if (ret == 0)
-        ret = f->ops->co_pwrite(f, 0, buf, meta);
-    if (ret == 0)
-        ret = write_zeroes_co(f, meta, l.l1c * l.cs);
+        ret = write_meta_co(f, &l, &p);
     if (ret == 0)
         ret = f->ops->co_flush(f);
     if (ret < 0 && !err->msg[0])
         eng_err_set(err, "writing the new image: error %d", ret);
-    free(buf);
+    free(p.buf);
     return ret;
 }

@@ -286,6 +286,14 @@ static int check_unsupported(const eng_header *h, eng_error *err)
                     "%u)", h->crypt_method);
         return -ENOTSUP;
     }
+    /* QEMU validates the snapshot table's offset like every table's
+     * (validate_table_offset), even when there are no snapshots */
+    if (h->snapshots_offset & ((UINT64_C(1) << h->cluster_bits) - 1)) {
+        eng_err_set(err, "header field snapshots_offset: 0x%llx is not "
+                    "aligned to the cluster size",
+                    (unsigned long long)h->snapshots_offset);
+        return -EINVAL;
+    }
     if (h->nb_snapshots) {
         eng_err_set(err, "internal snapshots not supported (header field "
                     "nb_snapshots %u)", h->nb_snapshots);

@@ -12,7 +12,8 @@
  *   eng_cache.c    the L2 / refcount-block table caches
  *   eng_refcount.c refcounts, cluster allocation, refcount table growth
  *   eng_cluster.c  L1/L2 lookup, L2 allocation, L1 growth
- *   eng_alloc.c    allocation for writes: in-flight dependencies, COW, L2 link
+ *   eng_alloc.c    allocation for writes: in-flight dependencies, L2 link
+ *   eng_cow.c      copy-on-write, merged with the guest data when contiguous
  *   eng_rw.c       read/write/flush/map request paths
  *   eng_zero.c     write-zeroes, discard, truncate
  *   eng_status.c   block status, the preallocation probe, is_zero
@@ -68,7 +69,10 @@
 #define ENG_DEFAULT_L2_CACHE 16u
 #define ENG_DEFAULT_RB_CACHE 4u
 #define ENG_MIN_CACHE 2u
-#define ENG_MAX_NEW_L2 8u /* the enospc_publish_l2 mutant's bookkeeping */
+#define ENG_MAX_NEW_L2 8u
+#define ENG_COW_POOL 4u /* COW buffers an engine keeps for reuse */
+#define ENG_COW_MERGE_READ_MAX 16384u /* QEMU reads head, middle and tail
+                                        in one go up to this middle */ /* the enospc_publish_l2 mutant's bookkeeping */
 
 #define QCOW_OFLAG_COPIED (UINT64_C(1) << 63)
 #define QCOW_OFLAG_COMPRESSED (UINT64_C(1) << 62)
@@ -242,6 +246,10 @@ typedef struct eng_l2meta {
     uint64_t nb_clusters; /* clusters whose L2 entries this links */
     bool keep_old;        /* zero clusters reused in place: not counted */
     eng_cow_region cow_start, cow_end;
+    /* the guest data between the COW regions, written with them in one
+     * host write (QEMU's data_qiov); NULL: written before, on its own.
+     * Owned by the request, valid until eng_alloc_co_finish returns. */
+    const uint8_t *data;
     eng_coqueue waiters;  /* requests that depend on this allocation */
     struct eng_l2meta *next;              /* the owning request's chain */
     struct eng_l2meta *in_prev, *in_next; /* e->allocs */
@@ -252,6 +260,12 @@ typedef struct eng_busy {
     uint64_t start, end;
     struct eng_busy *prev, *next;
 } eng_busy;
+
+/* A pooled copy-on-write buffer (eng_cow.c). */
+typedef struct eng_cow_buf {
+    uint8_t *buf;
+    size_t cap;
+} eng_cow_buf;
 
 /* ---- the engine object ------------------------------------------------- */
 
@@ -292,6 +306,9 @@ struct eng {
         uint64_t off;
     } new_l2[ENG_MAX_NEW_L2];
     unsigned n_new_l2;
+
+    eng_cow_buf cow_pool[ENG_COW_POOL]; /* oldest first; eng_cow.c */
+    unsigned n_cow_pool;
 
     char last_err[256];
 };
@@ -393,6 +410,22 @@ int eng_alloc_co_host(eng *e, uint64_t off, uint64_t *bytes, uint64_t *host,
 int eng_alloc_co_finish(eng *e, eng_l2meta **metas, bool link);
 /* Wait until no in-flight allocation overlaps guest [start, end). */
 void eng_alloc_co_wait_range(eng *e, uint64_t start, uint64_t end);
+
+/* ---- copy-on-write (eng_cow.c) ----------------------------------------- */
+
+/* QEMU's merge_cow: let the meta of metas whose COW regions guest
+ * [off, off + len) sits exactly between write buf with them (one host
+ * write, in eng_alloc_co_finish). False: the caller writes the data. */
+bool eng_cow_merge_data(eng_l2meta *metas, uint64_t off, const void *buf,
+                        uint64_t len);
+/* The result of a guest data write as the request sees it (where the
+ * swallow_enospc mutant lies). */
+int eng_cow_data_result(const eng *e, int ret);
+/* QEMU's perform_cow: copy m's COW regions (with its merged guest data).
+ * Lock held; dropped around the I/O. */
+int eng_cow_co_perform(eng *e, eng_l2meta *m);
+/* Free the engine's pooled COW buffers. */
+void eng_cow_pool_free(eng *e);
 
 /* ---- request internals (eng_rw.c) -------------------------------------- */
 

@@ -210,6 +210,7 @@ static void free_eng(eng *e)
 {
     eng_cache_destroy(e->l2_cache);
     eng_cache_destroy(e->rb_cache);
+    eng_cow_pool_free(e);
     free(e->l1);
     free(e->rt_table);
     free(e);

@@ -109,7 +109,10 @@ int eng_co_read(eng *e, uint64_t off, void *buf, uint64_t len)
     return eng_rw_co_read(e, off, buf, len);
 }
 
-/* One host-contiguous part of a write. Lock held on entry and exit. */
+/* One host-contiguous part of a write. Lock held on entry and exit. When
+ * the data sits exactly between the COW regions of a new allocation, it
+ * goes to the host with them in one write (eng_alloc_co_finish), so no
+ * reader sees a sector half written; else it is written here first. */
 static int write_part_co(eng *e, uint64_t off, const uint8_t *buf,
                          uint64_t *len)
 {
@@ -122,19 +125,14 @@ static int write_part_co(eng *e, uint64_t off, const uint8_t *buf,
         return ret;
     }
     eng_busy_begin(e, &b, host, *len);
-    eng_unlock(e);
-    ret = eng_co_hwrite(e, ENG_EV_WRITE_AIO, host, buf, *len);
-    /*
-     * Mutant swallow_enospc (Xen's qemu-dm and blktap, Red Hat bug 217859,
-     * 2006): a host write that failed was logged and the guest was told it
-     * succeeded. Here the failed data write counts as done: the request
-     * succeeds and its new clusters are linked over bytes never written.
-     */
-    if (ret == -ENOSPC && eng_mutant_on(e, ENG_MUT_SWALLOW_ENOSPC))
-        ret = 0;
-    eng_co_lock(e);
-    eng_busy_end(e, &b);
+    if (!eng_cow_merge_data(metas, off, buf, *len)) {
+        eng_unlock(e);
+        ret = eng_co_hwrite(e, ENG_EV_WRITE_AIO, host, buf, *len);
+        ret = eng_cow_data_result(e, ret);
+        eng_co_lock(e);
+    }
     int fin = eng_alloc_co_finish(e, &metas, ret == 0);
+    eng_busy_end(e, &b);
     return ret < 0 ? ret : fin;
 }
 

@@ -68,6 +68,7 @@ static void afl_trace_finding(const char *report)
 
 int main(int argc, char **argv)
 {
+    campaign_tune_malloc();
     uint64_t mutants = afl_trace_mutants();
     exec_result *r = malloc(sizeof(*r));
     if (!r)

@@ -32,6 +32,7 @@ static uint64_t trace_fuzzer_mutants; /* set once, before any input */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    campaign_tune_malloc();
     char bad[128];
     (void)argc;
     (void)argv;

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +69,12 @@ void campaign_sup_first(campaign_sup *s, const campaign_job *j)
 }
 
 /* ---- set-up -------------------------------------------------------------- */
+
+void campaign_tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
 
 static bool sup_exists(const char *dir, const char *name)
 {

@@ -139,6 +139,13 @@ typedef struct campaign_opts {
  */
 int campaign_run(const campaign_opts *o, campaign_stats *st);
 
+/* Tunes the C library's allocator for many short traces in one process:
+ * the engine's 64 KiB-2 MiB buffers (COW, caches) come and go with every
+ * trace, and with glibc's default thresholds each would be an mmap or a
+ * heap trim, paid for in page faults. Call once, first thing, in programs
+ * that run traces (cowpoke, the fuzz targets). Changes no result. */
+void campaign_tune_malloc(void);
+
 /*
  * True when result r of script s is a finding: every verdict but ok,
  * except a deadlock the script's structure causes (see above).

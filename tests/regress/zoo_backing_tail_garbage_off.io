@@ -4,6 +4,7 @@
 image create name=base size=100k cluster_size=64k
 write -P 0x11 0 100k
 image create size=1M backing=base
+write -P 0x22 1k 1k
 write -P 0x22 99k 1k
 read -P 0x11 64k 35k
 read -P 0x22 99k 1k

@@ -79,6 +79,7 @@ static void test_bad_header_fields(void)
         {56, 4, 0, "refcount_table_clusters"},
         {56, 4, 0x10000, "refcount_table_clusters"},
         {60, 4, 1, "snapshots"},
+        {64, 8, 0x10200, "snapshots_offset: 0x10200"}, /* as QEMU refuses */
         {72, 8, 1, "dirty"},
         {72, 8, 2, "corrupt"},
         {72, 8, 4, "external data file"},
