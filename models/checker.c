@@ -65,12 +65,28 @@ int chk_read(chk_ctx *c, uint64_t off, void *buf, size_t len)
     return 0;
 }
 
-uint64_t chk_be(const uint8_t *p, unsigned bytes)
+/*
+ * The index of the first non-zero 8-byte entry among buf's entries
+ * [i, n), or n. Tables are mostly zero: whole groups of 8 zero entries
+ * (64 bytes, a few vector loads) are skipped at once.
+ */
+size_t chk_next_entry(const uint8_t *buf, size_t i, size_t n)
 {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; i++)
-        v = v << 8 | p[i];
-    return v;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w[8], acc = 0;
+        memcpy(w, buf + i * 8, sizeof(w));
+        for (int k = 0; k < 8; k++)
+            acc |= w[k];
+        if (acc)
+            break;
+    }
+    for (; i < n; i++) {
+        uint64_t w;
+        memcpy(&w, buf + i * 8, sizeof(w));
+        if (w)
+            return i;
+    }
+    return n;
 }
 
 /*
@@ -156,13 +172,37 @@ int chk_ref_region(chk_ctx *c, chk_what what, uint64_t where, uint64_t off,
     return 0;
 }
 
+/*
+ * The per-run buffers, allocated once the header gave the geometry: the
+ * table buffer (a cluster, and at least CHK_MIN_BUF so that tables of small
+ * clusters are read in few calls) and the reference list, sized for one
+ * reference per cluster of the file (it grows past that only on images
+ * whose clusters are referenced several times: corrupt ones).
+ */
+#define CHK_MIN_BUF ((size_t)64 << 10)
+#define CHK_MAX_FIRST_REFS ((size_t)1 << 16)
+
+static int chk_alloc(chk_ctx *c)
+{
+    c->cbuf_len = c->cs > CHK_MIN_BUF ? (size_t)c->cs : CHK_MIN_BUF;
+    c->cbuf = malloc(c->cbuf_len);
+    c->cap_refs = c->limit < CHK_MAX_FIRST_REFS - 64 ? (size_t)c->limit + 64
+                                                     : CHK_MAX_FIRST_REFS;
+    c->refs = malloc(c->cap_refs * sizeof(chk_ref));
+    if (!c->refs)
+        c->cap_refs = 0;
+    return c->cbuf && c->refs ? 0 : -ENOMEM;
+}
+
 static int chk_run(chk_ctx *c)
 {
     int ret = chk_header(c);
     if (ret != 0)
         return ret;
     c->limit = (c->flen >> c->cluster_bits) + ((c->flen & (c->cs - 1)) != 0);
-    ret = chk_load_reftable(c);
+    ret = chk_alloc(c);
+    if (ret == 0)
+        ret = chk_load_reftable(c);
     if (ret == 0)
         ret = chk_ref_region(c, CHK_REF_HEADER, 0, 0, c->cs, 1, 0);
     if (ret == 0)
@@ -191,7 +231,7 @@ int chk_image(host_backend *b, chk_report *r)
     if (ret < 0)
         r->incomplete = true;
     free(c.rt);
-    free(c.rb_buf);
+    free(c.cbuf);
     free(c.refs);
     return ret < 0 ? ret : 0;
 }

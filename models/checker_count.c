@@ -6,7 +6,7 @@
  *
  * The references are sorted by cluster; the refcount blocks are walked in
  * refcount-table order, which is also ascending cluster order, and the two
- * are merged. So each refcount block is read once (ctx.rb_buf caches the
+ * are merged. So each refcount block is read once (ctx.cbuf caches the
  * last one), findings come out in cluster order, and the work is bounded by
  * the references plus the refcount blocks that cover the file (ctx.limit).
  *
@@ -42,10 +42,10 @@ static uint64_t chk_rc_get(const chk_ctx *c, uint64_t j)
     if (order < 3) {
         uint64_t bit = j << order;
         unsigned mask = (1u << (1u << order)) - 1;
-        return (uint64_t)(c->rb_buf[bit >> 3] >> (bit & 7)) & mask;
+        return (uint64_t)(c->cbuf[bit >> 3] >> (bit & 7)) & mask;
     }
     unsigned bytes = 1u << (order - 3);
-    return chk_be(c->rb_buf + j * bytes, bytes);
+    return chk_be(c->cbuf + j * bytes, bytes);
 }
 
 /* The refcount table entry's block offset, or 0 when there is none. */
@@ -60,13 +60,13 @@ static bool chk_unreadable(const chk_ctx *c, uint64_t off)
     return (off & (c->cs - 1)) || off > (uint64_t)INT64_MAX - c->cs;
 }
 
-/* Make rb_buf hold refcount block idx, whose offset off is aligned. */
+/* Make cbuf hold refcount block idx, whose offset off is aligned. */
 static int chk_load_block(chk_ctx *c, uint64_t idx, uint64_t off)
 {
     if (c->rb_valid && c->rb_index == idx)
         return 0;
     c->rb_valid = false;
-    int ret = chk_read(c, off, c->rb_buf, c->cs);
+    int ret = chk_read(c, off, c->cbuf, c->cs);
     if (ret < 0)
         return ret;
     c->rb_index = idx;
@@ -268,9 +268,7 @@ int chk_compare(chk_ctx *c)
     int ret = 0;
 
     qsort(c->refs, c->n_refs, sizeof(chk_ref), chk_cmp_ref);
-    c->rb_buf = malloc(c->cs);
-    if (!c->rb_buf)
-        return -ENOMEM;
+    c->rb_valid = false; /* cbuf held tables until now */
     uint64_t blocks = (c->limit + c->rb_entries - 1) / c->rb_entries;
     if (blocks > c->rt_loaded)
         blocks = c->rt_loaded;

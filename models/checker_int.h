@@ -13,17 +13,27 @@
  *   - after chk_header() returned 0 the geometry fields are valid:
  *     9 <= cluster_bits <= 21, refcount_order <= 6, l1_size and
  *     rt_entries within QEMU's limits, offsets cluster aligned;
- *   - rt[] holds the refcount table entries that lie inside the file
- *     (rt_loaded <= rt_entries; the entries past EOF read as zero);
- *   - every counted chk_ref has cluster < limit, and limit covers the file.
- * The context owns rt, refs and rb_buf; chk_ctx_free() releases them.
+ *   - rt[] holds the refcount table entries up to the last non-zero one
+ *     inside the file (rt_loaded <= rt_entries); every entry past it is
+ *     zero (those past EOF read as zero);
+ *   - every counted chk_ref has cluster < limit, and limit covers the file;
+ *   - cbuf holds cbuf_len >= cs bytes from the end of chk_header's phase:
+ *     the one buffer every later phase reads tables into (L1 chunks, L2
+ *     tables, the refcount table, then refcount blocks).
+ * The context owns rt, refs and cbuf; chk_image() releases them.
+ *
+ * Speed: entries are decoded with a byteswap of a memcpy'd word
+ * (chk_be64), and tables, which are mostly zero, are walked with
+ * chk_next_entry, which skips zero entries 8 at a time.
  */
 #ifndef COWPOKE_CHECKER_INT_H
 #define COWPOKE_CHECKER_INT_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "checker.h"
 
@@ -83,8 +93,10 @@ typedef struct chk_ctx {
     uint64_t *rt;
     uint64_t rt_loaded;
 
-    /* One cached refcount block (index rb_index, valid if rb_valid). */
-    uint8_t *rb_buf;
+    /* The table buffer; in the compare phase it caches one refcount
+     * block (index rb_index, valid if rb_valid). */
+    uint8_t *cbuf;
+    size_t cbuf_len;
     uint64_t rb_index;
     bool rb_valid;
 
@@ -99,7 +111,34 @@ typedef struct chk_ctx {
 void chk_found(chk_ctx *c, chk_kind kind, uint64_t count, uint64_t offset,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int chk_read(chk_ctx *c, uint64_t off, void *buf, size_t len);
-uint64_t chk_be(const uint8_t *p, unsigned bytes);
+size_t chk_next_entry(const uint8_t *buf, size_t i, size_t n);
+
+/* Big-endian fields: a memcpy'd word, byteswapped (no alignment needed). */
+static inline uint64_t chk_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return be64toh(v);
+}
+
+static inline uint64_t chk_be(const uint8_t *p, unsigned bytes)
+{
+    uint32_t v32;
+    uint16_t v16;
+
+    switch (bytes) {
+    case 8:
+        return chk_be64(p);
+    case 4:
+        memcpy(&v32, p, sizeof(v32));
+        return be32toh(v32);
+    case 2:
+        memcpy(&v16, p, sizeof(v16));
+        return be16toh(v16);
+    default:
+        return p[0]; /* refcounts are 1, 2, 4 or 8 bytes wide */
+    }
+}
 bool chk_past_eof(const chk_ctx *c, uint64_t off, uint64_t size);
 int chk_ref_add(chk_ctx *c, chk_what what, uint64_t where, uint64_t cluster,
                 uint32_t mult, unsigned flags);

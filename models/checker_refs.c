@@ -10,15 +10,17 @@
  * several L1 entries share is read once and its references are recorded
  * with that multiplicity, so a hostile L1 table cannot multiply the work.
  *
- * Ownership: the L2 offset list and table buffers are local to
- * chk_walk_l1(); the refcount table (ctx.rt) belongs to the context.
+ * Tables are read into the context's one table buffer (ctx.cbuf), the L1
+ * and refcount tables a buffer at a time, and walked with chk_next_entry,
+ * which skips their zero entries (most of them) 8 at a time.
+ *
+ * Ownership: the L2 offset list is local to chk_walk_l1(); the refcount
+ * table (ctx.rt) and the buffer belong to the context.
  */
 #include "checker_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
-
-#define CHK_L1_CHUNK 512 /* L1 entries read at a time */
 
 /* Entries of a table of n 8-byte entries at off that lie inside the file. */
 static uint64_t chk_entries_in_file(const chk_ctx *c, uint64_t off, uint64_t n)
@@ -29,21 +31,50 @@ static uint64_t chk_entries_in_file(const chk_ctx *c, uint64_t off, uint64_t n)
     return in < n ? in : n;
 }
 
+/* Makes rt's capacity *cap at least need (<= max) entries. */
+static int chk_rt_reserve(chk_ctx *c, uint64_t need, uint64_t max,
+                          uint64_t *cap)
+{
+    uint64_t want = *cap ? *cap : 64;
+
+    if (need <= *cap)
+        return 0;
+    while (want < need)
+        want *= 2;
+    if (want > max)
+        want = max; /* max * 8 <= 8 MiB: checked by chk_header */
+    uint64_t *n = realloc(c->rt, want * 8);
+    if (!n)
+        return -ENOMEM;
+    c->rt = n;
+    *cap = want;
+    return 0;
+}
+
+/*
+ * Reads the refcount table's entries inside the file, a buffer at a time,
+ * and keeps them up to the last non-zero one (usually a handful, though
+ * the table spans a cluster or more). rt grows by doubling.
+ */
 int chk_load_reftable(chk_ctx *c)
 {
     uint64_t n = chk_entries_in_file(c, c->rt_offset, c->rt_entries);
+    uint64_t per = c->cbuf_len / 8, cap = 0;
 
-    if (n == 0)
-        return 0;
-    c->rt = malloc(n * 8); /* n * 8 <= 8 MiB: checked by chk_header */
-    if (!c->rt)
-        return -ENOMEM;
-    int ret = chk_read(c, c->rt_offset, c->rt, n * 8);
-    if (ret < 0)
-        return ret;
-    for (uint64_t i = 0; i < n; i++)
-        c->rt[i] = chk_be((const uint8_t *)&c->rt[i], 8);
-    c->rt_loaded = n;
+    for (uint64_t i = 0; i < n; i += per) {
+        size_t k = (size_t)(n - i < per ? n - i : per);
+        int ret = chk_read(c, c->rt_offset + i * 8, c->cbuf, k * 8);
+        for (size_t j = chk_next_entry(c->cbuf, 0, k); ret == 0 && j < k;
+             j = chk_next_entry(c->cbuf, j + 1, k)) {
+            ret = chk_rt_reserve(c, i + j + 1, n, &cap);
+            while (ret == 0 && c->rt_loaded < i + j) /* zeroes before */
+                c->rt[c->rt_loaded++] = 0;
+            if (ret == 0)
+                c->rt[c->rt_loaded++] = chk_be64(c->cbuf + j * 8);
+        }
+        if (ret < 0)
+            return ret;
+    }
     return 0;
 }
 
@@ -98,17 +129,15 @@ static int chk_l2_entry(chk_ctx *c, uint64_t where, uint64_t e, uint32_t mult)
  * walked (QEMU walks it): it is already a corruption, and walking tables at
  * every 512-byte offset would make the work grow with file size squared.
  */
-static int chk_walk_l2(chk_ctx *c, uint8_t *buf, uint64_t l2_off, uint32_t mult)
+static int chk_walk_l2(chk_ctx *c, uint64_t l2_off, uint32_t mult)
 {
-    uint64_t n = chk_entries_in_file(c, l2_off, c->cs / 8);
+    size_t n = (size_t)chk_entries_in_file(c, l2_off, c->cs / 8);
     if (l2_off & (c->cs - 1))
         return 0;
-    int ret = chk_read(c, l2_off, buf, n * 8);
-    for (uint64_t i = 0; ret == 0 && i < n; i++) {
-        uint64_t e = chk_be(buf + i * 8, 8);
-        if (e)
-            ret = chk_l2_entry(c, l2_off + i * 8, e, mult);
-    }
+    int ret = chk_read(c, l2_off, c->cbuf, n * 8);
+    for (size_t i = chk_next_entry(c->cbuf, 0, n); ret == 0 && i < n;
+         i = chk_next_entry(c->cbuf, i + 1, n))
+        ret = chk_l2_entry(c, l2_off + i * 8, chk_be64(c->cbuf + i * 8), mult);
     return ret;
 }
 
@@ -149,17 +178,15 @@ static int chk_cmp_u64(const void *a, const void *b)
 /* Reads the L1 entries inside the file; fills l2s with their L2 offsets. */
 static int chk_read_l1(chk_ctx *c, uint64_t n, uint64_t *l2s, size_t *n_l2s)
 {
-    uint8_t chunk[CHK_L1_CHUNK * 8];
+    uint64_t per = c->cbuf_len / 8;
 
-    for (uint64_t i = 0; i < n; i += CHK_L1_CHUNK) {
-        uint64_t k = n - i < CHK_L1_CHUNK ? n - i : CHK_L1_CHUNK;
-        int ret = chk_read(c, c->l1_offset + i * 8, chunk, k * 8);
-        for (uint64_t j = 0; ret == 0 && j < k; j++) {
-            uint64_t e = chk_be(chunk + j * 8, 8);
-            if (e)
-                ret =
-                    chk_l1_entry(c, c->l1_offset + (i + j) * 8, e, l2s, n_l2s);
-        }
+    for (uint64_t i = 0; i < n; i += per) {
+        size_t k = (size_t)(n - i < per ? n - i : per);
+        int ret = chk_read(c, c->l1_offset + i * 8, c->cbuf, k * 8);
+        for (size_t j = chk_next_entry(c->cbuf, 0, k); ret == 0 && j < k;
+             j = chk_next_entry(c->cbuf, j + 1, k))
+            ret = chk_l1_entry(c, c->l1_offset + (i + j) * 8,
+                               chk_be64(c->cbuf + j * 8), l2s, n_l2s);
         if (ret < 0)
             return ret;
     }
@@ -176,19 +203,17 @@ int chk_walk_l1(chk_ctx *c)
     if (ret < 0 || n == 0)
         return ret;
     uint64_t *l2s = malloc(n * sizeof(uint64_t)); /* n <= 4Mi: chk_header */
-    uint8_t *buf = malloc(c->cs);
     size_t n_l2s = 0;
-    ret = l2s && buf ? chk_read_l1(c, n, l2s, &n_l2s) : -ENOMEM;
+    ret = l2s ? chk_read_l1(c, n, l2s, &n_l2s) : -ENOMEM;
     if (ret == 0)
         qsort(l2s, n_l2s, sizeof(uint64_t), chk_cmp_u64);
     for (size_t i = 0; ret == 0 && i < n_l2s;) {
         size_t j = i + 1;
         while (j < n_l2s && l2s[j] == l2s[i])
             j++;
-        ret = chk_walk_l2(c, buf, l2s[i], (uint32_t)(j - i));
+        ret = chk_walk_l2(c, l2s[i], (uint32_t)(j - i));
         i = j;
     }
-    free(buf);
     free(l2s);
     return ret;
 }

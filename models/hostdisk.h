@@ -25,8 +25,15 @@
  *
  * Memory grows with the pages written (4 KiB each, two while a page holds
  * volatile sectors), never with the file size: a write at 1 TiB costs one
- * page plus a few radix-tree nodes. Every enumeration (power loss, hash,
- * save) runs in offset order, so results never depend on addresses.
+ * page plus a few radix-tree nodes. A write that changes no byte (zeroes
+ * over a hole, or the bytes already there) still makes its sectors
+ * volatile, as the rules above say, but costs no 4 KiB buffer: only the
+ * small record that remembers which sectors are volatile. Memory a disk
+ * releases is kept for its own reuse until host_destroy (so a disk never
+ * holds more than its high-water mark); hostdisk_mem_bytes counts what is
+ * in use, hostdisk_pool_bytes what is held. Every enumeration (power
+ * loss, hash, save) runs in offset order, so results never depend on
+ * addresses.
  *
  * Every hostdisk_* function below except hostdisk_create requires a
  * backend made by hostdisk_create (asserted through its ops pointer); the
@@ -55,15 +62,30 @@ host_backend *hostdisk_create(void);
 /* True when b was made by hostdisk_create. */
 bool hostdisk_is(const host_backend *b);
 
-/* Bytes of memory the disk holds (pages, tree nodes, the object itself). */
+/* Bytes of memory the disk has in use (pages, buffers, tree nodes, the
+ * object itself); memory released for reuse is not counted. */
 size_t hostdisk_mem_bytes(host_backend *b);
+
+/* Bytes the disk's pools have taken from malloc, in use or kept for
+ * reuse; it only grows until host_destroy. */
+size_t hostdisk_pool_bytes(host_backend *b);
 
 /*
  * Failure injection for tests: after n more successful allocations, every
  * allocation of this disk fails, so writes and loads return -ENOMEM (and,
- * by contract, change nothing). n < 0 lifts the limit (the default).
+ * by contract, change nothing). An allocation is every page, buffer or
+ * tree node the disk takes, whether it reuses released memory or not.
+ * n < 0 lifts the limit (the default).
  */
 void hostdisk_fail_allocs_after(host_backend *b, long n);
+
+/*
+ * For tests: walks every page and node and checks the representation's
+ * invariants (I1-I9, listed in models/hostdisk_int.h). Returns 0 when all
+ * hold, else the number of the first one found broken. Costs a pass over
+ * everything the disk holds.
+ */
+int hostdisk_check(host_backend *b);
 
 /* The durable length: what the length would be after a power loss that
  * keeps no volatile sector. */

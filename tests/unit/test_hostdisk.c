@@ -7,128 +7,15 @@
  * and compares every read, length, counter and hash. The reference states
  * the rules of hostdisk.h in the plainest way; the directed tests below it
  * check each rule once more on hand-picked cases (holes, sparseness, torn
- * sectors, lengths after power loss, hashing, save/load).
+ * sectors, lengths after power loss, hashing, save/load). After every
+ * random step hostdisk_check() asserts the representation's invariants
+ * (I1-I9, models/hostdisk_int.h). Memory, pools, writes that change no
+ * byte and allocation failures are tested in test_hostdisk_mem.c.
  *
  * Ownership: every test creates and destroys its own disks and buffers;
  * temporary files come from mkstemp under /tmp and are unlinked.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <xxhash.h>
-
-#include "hostdisk.h"
-#include "prng.h"
-#include "unit.h"
-
-#define KiB ((uint64_t)1 << 10)
-#define MiB ((uint64_t)1 << 20)
-#define GiB ((uint64_t)1 << 30)
-#define TiB ((uint64_t)1 << 40)
-#define SECTOR HOSTDISK_SECTOR_SIZE
-
-/* ---- helpers --------------------------------------------------------- */
-
-/* In [0, n); 0 when n is 0. */
-static uint64_t below(prng *r, uint64_t n)
-{
-    return n ? prng_below(r, n) : 0;
-}
-
-static void fill(unsigned char *buf, size_t len, uint64_t seed)
-{
-    prng r = prng_seeded(seed);
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (unsigned char)(prng_next(&r) | 1); /* never zero */
-}
-
-static bool all_bytes(const unsigned char *buf, size_t len, unsigned char c)
-{
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] != c)
-            return false;
-    return true;
-}
-
-static host_backend *new_disk(void)
-{
-    host_backend *b = hostdisk_create();
-    CHECK(b != NULL);
-    CHECK(hostdisk_is(b));
-    return b;
-}
-
-/* Writes len bytes of pattern `seed` at off; returns the pattern in *out
- * (caller frees) when out is not NULL. */
-static void put(host_backend *b, uint64_t off, size_t len, uint64_t seed,
-                unsigned char **out)
-{
-    unsigned char *buf = malloc(len);
-    fill(buf, len, seed);
-    CHECK_EQ(host_pwrite(b, off, buf, len), 0);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-}
-
-/* Checks that [off, off + len) of the current view equals want. */
-static void expect(host_backend *b, uint64_t off, const void *want, size_t len)
-{
-    unsigned char *got = malloc(len);
-    memset(got, 0xa5, len);
-    CHECK_EQ(host_pread(b, off, got, len), 0);
-    CHECK_MEM(got, want, len);
-    free(got);
-}
-
-/* Checks that [off, off + len) reads as zeroes, current or durable view. */
-static void expect_zero(host_backend *b, uint64_t off, size_t len, bool durable)
-{
-    unsigned char *got = malloc(len);
-    memset(got, 0xa5, len);
-    if (durable)
-        CHECK_EQ(hostdisk_pread_durable(b, off, got, len), 0);
-    else
-        CHECK_EQ(host_pread(b, off, got, len), 0);
-    CHECK(all_bytes(got, len, 0));
-    free(got);
-}
-
-/* A keep() that records its calls and answers from a policy. */
-typedef struct keeper {
-    int mode; /* 0 none, 1 all, 2 odd sectors, 3 random */
-    prng r;
-    uint64_t *sectors;
-    bool *kept;
-    size_t n, cap;
-} keeper;
-
-static bool keeper_keep(void *opaque, uint64_t sector)
-{
-    keeper *k = opaque;
-    bool keep = k->mode == 1   ? true
-                : k->mode == 2 ? (sector & 1) != 0
-                : k->mode == 3 ? (prng_next(&k->r) & 1) != 0
-                               : false;
-    if (k->n == k->cap) {
-        k->cap = k->cap ? 2 * k->cap : 64;
-        k->sectors = realloc(k->sectors, k->cap * sizeof(*k->sectors));
-        k->kept = realloc(k->kept, k->cap * sizeof(*k->kept));
-    }
-    k->sectors[k->n] = sector;
-    k->kept[k->n++] = keep;
-    return keep;
-}
-
-static void keeper_free(keeper *k)
-{
-    free(k->sectors);
-    free(k->kept);
-}
+#include "test_hostdisk.h"
 
 /* ---- the flat reference ------------------------------------------------ */
 
@@ -269,8 +156,19 @@ static void random_op(host_backend *b, ref *m, prng *r, unsigned char *buf)
         len = 1 + below(r, 3 * 4096);
         off = pick_offset(r, REF_MAX - len);
         fill(buf, len, prng_next(r));
-        if (below(r, 8) == 0)
-            memset(buf, 0, len); /* zero writes must still count */
+        switch (below(r, 8)) {
+        case 0: /* zero writes must still count */
+            memset(buf, 0, len);
+            break;
+        case 1: /* the bytes already there, maybe a few changed */
+            CHECK_EQ(host_pread(b, off, buf, len), 0);
+            if (below(r, 2))
+                buf[below(r, len)] ^= (unsigned char)(1 + below(r, 255));
+            break;
+        case 2: /* zeroes and data mixed: zero tracking's hard case */
+            memset(buf, 0, below(r, len + 1));
+            break;
+        }
         CHECK_EQ(host_pwrite(b, off, buf, len), 0);
         ref_write(m, off, buf, len);
     } else if (roll < 80) { /* read, sometimes past the reference's end */
@@ -293,31 +191,6 @@ static void random_op(host_backend *b, ref *m, prng *r, unsigned char *buf)
     }
 }
 
-/* hostdisk_hash's definition (hostdisk.h), computed from flat bytes. */
-static uint64_t flat_hash(const unsigned char *flat, size_t len)
-{
-    static const unsigned char zero[4096];
-    XXH3_state_t *st = XXH3_createState();
-    unsigned char le[8];
-
-    XXH3_64bits_reset(st);
-    for (size_t off = 0; off < len; off += 4096) {
-        size_t n = len - off < 4096 ? len - off : 4096;
-        if (memcmp(flat + off, zero, n) == 0)
-            continue;
-        for (int i = 0; i < 8; i++)
-            le[i] = (unsigned char)((off / 4096) >> (8 * i));
-        XXH3_64bits_update(st, le, 8);
-        XXH3_64bits_update(st, flat + off, n);
-    }
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)((uint64_t)len >> (8 * i));
-    XXH3_64bits_update(st, le, 8);
-    uint64_t h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
-    return h;
-}
-
 static void test_random_vs_flat(void)
 {
     host_backend *b = new_disk();
@@ -332,6 +205,7 @@ static void test_random_vs_flat(void)
         CHECK_EQ(host_size(b), m.size);
         CHECK_EQ(hostdisk_durable_size(b), m.dsize);
         CHECK_EQ(hostdisk_volatile_sectors(b), ref_vol_count(&m));
+        CHECK_EQ(hostdisk_check(b), 0);
         if (i % 97 == 0)
             CHECK_EQ(hostdisk_hash(b), flat_hash(m.cur, m.size));
         if (unit_failures)
@@ -649,16 +523,6 @@ static void test_hash_is_xxh3_of_bytes(void)
     host_destroy(b);
 }
 
-static char *temp_path(void)
-{
-    char *path = strdup("/tmp/cowpoke-hostdisk-XXXXXX");
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd >= 0)
-        close(fd);
-    return path;
-}
-
 static void test_save_load(void)
 {
     host_backend *b = new_disk(), *c = new_disk();
@@ -746,122 +610,6 @@ static void test_load_unaligned(void)
     host_destroy(b);
 }
 
-/* What a failed call must leave untouched. */
-typedef struct snapshot {
-    uint64_t hash, size, dsize, durable_hash;
-    size_t vol, mem;
-} snapshot;
-
-static snapshot snap(host_backend *b)
-{
-    snapshot s = {hostdisk_hash(b),
-                  host_size(b),
-                  hostdisk_durable_size(b),
-                  0,
-                  hostdisk_volatile_sectors(b),
-                  hostdisk_mem_bytes(b)};
-    size_t n = (size_t)(s.dsize < 64 * KiB ? s.dsize : 64 * KiB);
-    unsigned char *buf = malloc(n + 1);
-    CHECK_EQ(hostdisk_pread_durable(b, 0, buf, n), 0);
-    s.durable_hash = XXH3_64bits(buf, n);
-    free(buf);
-    return s;
-}
-
-static void expect_snap(host_backend *b, const snapshot *want)
-{
-    snapshot got = snap(b);
-    CHECK_EQ(got.hash, want->hash);
-    CHECK_EQ(got.size, want->size);
-    CHECK_EQ(got.dsize, want->dsize);
-    CHECK_EQ(got.durable_hash, want->durable_hash);
-    CHECK_EQ(got.vol, want->vol);
-    CHECK_EQ(got.mem, want->mem);
-}
-
-/* A disk with flushed and volatile data on its first pages. */
-static host_backend *seeded_disk(void)
-{
-    host_backend *b = new_disk();
-    put(b, 0, 6000, 100, NULL);
-    CHECK_EQ(host_flush(b), 0);
-    put(b, 5000, 3000, 101, NULL);
-    return b;
-}
-
-/* Each write, failing at its n-th allocation for every n until it
- * succeeds: every failure is -ENOMEM and leaves the disk as it was
- * (tree height and memory included). */
-static void test_alloc_failures_write(void)
-{
-    static const struct {
-        uint64_t off;
-        size_t len;
-    } writes[] = {
-        {TiB - 5000, 12000}, /* new pages in a new, taller subtree */
-        {3000, 4 * 4096},    /* old pages, volatile ones, new ones */
-        {HOSTDISK_MAX_SIZE - 9000, 9000}, /* the tallest tree */
-    };
-
-    for (size_t w = 0; w < sizeof(writes) / sizeof(writes[0]); w++) {
-        long n;
-        for (n = 0; n < 100; n++) {
-            host_backend *b = seeded_disk();
-            snapshot before = snap(b);
-            unsigned char *data = malloc(writes[w].len);
-            int rc;
-
-            fill(data, writes[w].len, 102);
-            hostdisk_fail_allocs_after(b, n);
-            rc = host_pwrite(b, writes[w].off, data, writes[w].len);
-            hostdisk_fail_allocs_after(b, -1);
-            if (rc == 0)
-                expect(b, writes[w].off, data, writes[w].len);
-            else {
-                CHECK_EQ(rc, -ENOMEM);
-                expect_snap(b, &before);
-            }
-            free(data);
-            host_destroy(b);
-            if (rc == 0)
-                break;
-        }
-        CHECK(n > 2 && n < 100); /* some failed, then one succeeded */
-    }
-}
-
-static void test_alloc_failures_load(void)
-{
-    host_backend *src = seeded_disk();
-    char *path = temp_path();
-    long n;
-
-    put(src, 40 * MiB, 70000, 103, NULL);
-    CHECK_EQ(hostdisk_save(src, path), 0);
-    for (n = 0; n < 200; n++) {
-        host_backend *b = seeded_disk();
-        snapshot before = snap(b);
-        int rc;
-
-        hostdisk_fail_allocs_after(b, n);
-        rc = hostdisk_load(b, path);
-        hostdisk_fail_allocs_after(b, -1);
-        if (rc == 0)
-            CHECK_EQ(hostdisk_hash(b), hostdisk_hash(src));
-        else {
-            CHECK_EQ(rc, -ENOMEM);
-            expect_snap(b, &before);
-        }
-        host_destroy(b);
-        if (rc == 0)
-            break;
-    }
-    CHECK(n > 10 && n < 200);
-    unlink(path);
-    free(path);
-    host_destroy(src);
-}
-
 static const unit_test tests[] = {
     UNIT(test_random_vs_flat),
     UNIT(test_holes_and_eof),
@@ -877,8 +625,6 @@ static const unit_test tests[] = {
     UNIT(test_hash_is_xxh3_of_bytes),
     UNIT(test_save_load),
     UNIT(test_load_unaligned),
-    UNIT(test_alloc_failures_write),
-    UNIT(test_alloc_failures_load),
 };
 
 UNIT_MAIN(tests)
