@@ -185,8 +185,9 @@ void bench_traces(void)
  * One seeded trace of 50 commands on an 8 MiB image with 4 KiB clusters
  * (so metadata writes are many): allocating writes and rewrites with -P,
  * aio writes, discards, flushes, reads. Every crash point of it is tried
- * with drop=all and 3 random subsets (replay/crashpoints.h), once in
- * process and once with a child process per run (what the CLI does).
+ * with drop=all and 3 random subsets (replay/crashpoints.h): in process,
+ * in a forked worker that runs many points (what the CLI does), and with
+ * a child process per run (what the CLI did before the worker).
  * Reported: crash points and runs per second.
  */
 #include "crashpoints.h"
@@ -225,9 +226,11 @@ static script *bench_cp_trace(void)
     return s;
 }
 
-static void bench_cp_run(const script *s, bool in_process, const char *what)
+static void bench_cp_run(const script *s, bool in_process, bool per_run,
+                         const char *what)
 {
-    crashpt_opts o = {.seeds = 3, .in_process = in_process};
+    crashpt_opts o = {.seeds = 3, .in_process = in_process,
+                      .child_per_run = per_run};
     crashpt_report *rep = malloc(sizeof(*rep));
     if (!rep)
         return;
@@ -251,7 +254,8 @@ void bench_crash_points(void)
     script *s = bench_cp_trace();
     if (!s)
         return;
-    bench_cp_run(s, true, "crash points, in process");
-    bench_cp_run(s, false, "crash points, a child per run");
+    bench_cp_run(s, true, false, "crash points, in process");
+    bench_cp_run(s, false, false, "crash points, forked worker (CLI)");
+    bench_cp_run(s, false, true, "crash points, a child per run");
     script_free(s);
 }

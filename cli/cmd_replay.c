@@ -112,8 +112,7 @@ static int replay_parse_args(int argc, char **argv, replay_cli *a)
             a->crash_points = true;
             break;
         case 'S':
-            if (!cli_parse_u64("replay", "seed count", optarg,
-                               &a->crash_seeds))
+            if (!cli_parse_u64("replay", "seed count", optarg, &a->crash_seeds))
                 return -1;
             if (a->crash_seeds > CRASHPT_MAX_SEEDS) {
                 cli_err("replay", "--crash-seeds takes 0 to %d",
@@ -126,7 +125,8 @@ static int replay_parse_args(int argc, char **argv, replay_cli *a)
             break;
         case 'E':
             if (strcmp(optarg, "qemu-io") != 0) {
-                cli_err("replay", "--emit %s: the only form is qemu-io", optarg);
+                cli_err("replay", "--emit %s: the only form is qemu-io",
+                        optarg);
                 return -1;
             }
             a->emit = true;
@@ -144,7 +144,8 @@ static int replay_parse_args(int argc, char **argv, replay_cli *a)
         return -1;
     }
     if (a->emit && (a->crash_points || a->json || a->repeat || a->quiet)) {
-        cli_err("replay", "--emit qemu-io prints scripts; it takes no other mode");
+        cli_err("replay",
+                "--emit qemu-io prints scripts; it takes no other mode");
         return -1;
     }
     if (a->crash_points && (a->json || a->repeat)) {
@@ -207,26 +208,30 @@ static void crash_progress(void *opaque, const crashpt_report *rep)
     if (now - c->last < (c->tty ? 0.2 : 5.0))
         return;
     c->last = now;
-    fprintf(stderr, "%s%s: crash points %" PRIu64 "/%" PRIu64 " tried, %" PRIu64
+    fprintf(stderr,
+            "%s%s: crash points %" PRIu64 "/%" PRIu64 " tried, %" PRIu64
             " runs, %" PRIu64 " failing%s",
-            c->tty ? "\r" : "", c->path, rep->tried + rep->skipped,
-            rep->points, rep->runs, rep->failures, c->tty ? "  " : "\n");
+            c->tty ? "\r" : "", c->path, rep->tried + rep->skipped, rep->points,
+            rep->runs, rep->failures, c->tty ? "  " : "\n");
 }
 
 static void crash_found(void *opaque, const crashpt_failure *f)
 {
     crash_cli *c = opaque;
-    char drop[48];
+    char drop[48], where[48];
 
     if (f->random)
         snprintf(drop, sizeof(drop), "drop=random %" PRIu64, f->seed);
     else
         snprintf(drop, sizeof(drop), "drop=all");
+    if (f->cmd == SIZE_MAX)
+        snprintf(where, sizeof(where), "in the end-of-trace close");
+    else
+        snprintf(where, sizeof(where), "during line %u", f->line);
     if (c->tty)
         fputs("\r", stderr);
-    printf("%s: crash point %" PRIu64 " (%s, during line %u): %s: %s\n",
-           c->path, f->k, drop, f->line, script_verdict_name(f->run.verdict),
-           f->run.msg);
+    printf("%s: crash point %" PRIu64 " (%s, %s): %s: %s\n", c->path, f->k,
+           drop, where, script_verdict_name(f->run.verdict), f->run.msg);
     if (f->path[0])
         printf("  reproducer %s%s\n", f->path,
                f->confirmed ? "" : " (does NOT replay to the same verdict)");
@@ -241,8 +246,9 @@ static void crash_summary(const crash_cli *c, const crashpt_report *rep,
     if (c->tty)
         fputs("\r", stderr);
     printf("%s: %" PRIu64 " crash points (host writes and flushes), %" PRIu64
-           " skipped (image create/open, truncate), %" PRIu64 " tried in %"
-           PRIu64 " runs (drop=all + up to %u random subsets): %" PRIu64
+           " skipped (end-of-trace close after inject or break), %" PRIu64
+           " tried in %" PRIu64
+           " runs (drop=all + up to %u random subsets): %" PRIu64
            " failing runs at %" PRIu64 " points; %.1f points/s, %.1f runs/s\n",
            c->path, rep->points, rep->skipped, rep->tried, rep->runs, o->seeds,
            rep->failures, rep->failed_points, el > 0 ? rep->tried / el : 0.0,

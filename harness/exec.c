@@ -194,6 +194,8 @@ static bool exec_cmd(exec *x, const script_cmd *c)
         return exec_cmd_image_create(x, c);
     case SCRIPT_IMAGE_OPEN:
         return exec_cmd_image_open(x, c);
+    case SCRIPT_IMAGE_USE:
+        return exec_cmd_image_use(x, c);
     case SCRIPT_SCHED:
         return exec_cmd_sched(x, c);
     case SCRIPT_CHECK:

@@ -25,9 +25,18 @@
  *   finish  (main context, between commands) the lost requests unwind
  *           (their failures are not judged: the models forget them), the
  *           engines are freed without I/O, the models apply their crash
- *           rule, and every live image is opened again.
- * An image whose creation the power cut short is not reopened and not
- * checked at the end: creating an image is not meant to survive a crash.
+ *           rule, and every live image is opened again (the model learns
+ *           the size it finds: a truncate may have been cut short).
+ * An image whose creation the power cut short (half-created) is tried
+ * once, read-only: the engine may refuse it with an error, or open it;
+ * then it must map no data (a fresh image reads zeroes or its backing
+ * file) and have the size it was created with. An abort or a hang of the
+ * engine on it is a verdict as anywhere else. Either way the image is
+ * then dropped (abandoned: `image use` refuses it, the end does not check
+ * it): creating an image is not crash-atomic (QEMU's qcow2_co_create
+ * writes the header and the refcount structures it points at without an
+ * ordering flush either), so the metadata checker's findings on it are
+ * printed, not judged.
  *
  * Invariants: at most one armed power loss (a later `crash after=`
  * replaces it); it fires once and is then disarmed, as it is at the end
@@ -39,6 +48,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "checker.h"
 #include "exec_int.h"
 #include "hostdisk.h"
 #include "hostfault.h"
@@ -87,7 +97,9 @@ static void exec_power_off(exec *x, const script_crash *cc)
     exec_bp_release_all(x);
 }
 
-/* After the instant: unwind, free the engines, crash the models, reopen. */
+/* After the instant: unwind, free the engines, crash the models, reopen
+ * the live images and try the half-created ones, in creation order (a
+ * backing image before its overlays). */
 static bool exec_power_on(exec *x)
 {
     bool ok = exec_drain(x, "crash: the requests in flight to unwind");
@@ -97,8 +109,6 @@ static bool exec_power_on(exec *x)
         exec_dead_rules(im, false);
         eng_destroy(im->e);
         im->e = NULL;
-        if (!im->live && !im->ever_open)
-            im->abandoned = true;
     }
     x->quiesce = false;
     for (size_t i = 0; ok && i < x->nimgs; i++) {
@@ -109,17 +119,108 @@ static bool exec_power_on(exec *x)
                            "the shadow model cannot follow the crash: %s",
                            strerror(-r));
     }
-    for (size_t i = 0; ok && i < x->nimgs; i++)
-        if (x->imgs[i]->live)
-            ok = exec_open_engine(x, x->imgs[i], NULL);
+    for (size_t i = 0; ok && i < x->nimgs; i++) {
+        exec_image *im = x->imgs[i];
+        if (im->creating)
+            ok = exec_open_half_created(x, im);
+        else if (im->live)
+            ok = exec_open_engine(x, im, NULL);
+    }
     return ok;
+}
+
+/* ---- half-created images ------------------------------------------------- */
+
+/* Run a request of op on im that expects no error; false: a verdict. */
+static exec_req *exec_crash_req(exec *x, exec_op op, exec_image *im)
+{
+    exec_req *q = exec_req_new(x, op, im);
+
+    if (!q)
+        return NULL;
+    q->expect_err = 0;
+    return exec_req_sync(x, q) ? q : NULL;
+}
+
+/* The metadata checker's word on a half-created image: output only. */
+static void exec_half_created_check(exec *x, exec_image *im)
+{
+    chk_report rep;
+    int r = chk_image(im->disk, &rep);
+
+    if (r < 0)
+        exec_printf(x, "image %s: the metadata checker could not finish: %s",
+                    im->name, strerror(-r));
+    else if (rep.corruptions)
+        exec_printf(x,
+                    "image %s: the metadata checker finds %" PRIu64
+                    " corruption%s (not a verdict: a half-created image is "
+                    "dropped)",
+                    im->name, rep.corruptions, rep.corruptions == 1 ? "" : "s");
+}
+
+/* im opened read-only: it must map no data and have its created size. */
+static bool exec_half_created_probe(exec *x, exec_image *im)
+{
+    exec_req *p = exec_crash_req(x, XOP_PROBE, im);
+    eng_info info;
+
+    if (!p)
+        return false;
+    if (p->ret < 0)
+        return exec_fail(x, p, SCRIPT_V_UNEXPECTED_ERROR,
+                         "image %s, whose creation the power cut short, "
+                         "opens, but mapping it fails: %s",
+                         im->name, strerror(-p->ret));
+    if (p->off != UINT64_MAX)
+        return exec_fail(x, p, SCRIPT_V_DATA_MISMATCH,
+                         "image %s, whose creation the power cut short, maps "
+                         "data at offset 0x%" PRIx64 ": a fresh image reads "
+                         "zeroes (or its backing file)",
+                         im->name, p->off);
+    eng_get_info(im->e, &info);
+    if (info.virtual_size != shadow_size(im->model))
+        return exec_fail(x, p, SCRIPT_V_METADATA_CORRUPT,
+                         "image %s, whose creation the power cut short, opens "
+                         "with virtual size %" PRIu64 ", not %" PRIu64,
+                         im->name, info.virtual_size, shadow_size(im->model));
+    return true;
+}
+
+bool exec_open_half_created(exec *x, exec_image *im)
+{
+    exec_req *q = exec_crash_req(x, XOP_OPEN, im); /* read-only: creating */
+
+    if (!q)
+        return false;
+    im->creating = false;
+    im->abandoned = true; /* dropped, whatever the engine makes of it */
+    im->live = false;
+    if (q->ret < 0) {
+        exec_printf(x,
+                    "image %s: the power cut its creation short; the engine "
+                    "refuses it: %s",
+                    im->name, q->err.msg[0] ? q->err.msg : strerror(-q->ret));
+        return true;
+    }
+    bool ok = exec_half_created_probe(x, im);
+    eng_destroy(im->e); /* read-only: nothing to write */
+    im->e = NULL;
+    if (!ok)
+        return false;
+    exec_printf(x,
+                "image %s: the power cut its creation short; the engine "
+                "opens it, at its size, mapping no data",
+                im->name);
+    exec_half_created_check(x, im);
+    return true;
 }
 
 /* ---- the commands -------------------------------------------------------- */
 
 bool exec_cmd_crash(exec *x, const script_cmd *c)
 {
-    if (!x->nimgs)
+    if (!x->nimgs && !c->crash.after) /* an arm may precede image create */
         return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
                          "crash needs an image (image create first)");
     if (c->crash.after) {

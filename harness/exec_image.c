@@ -1,7 +1,8 @@
 /*
  * exec_image.c - the images of a trace (see exec_int.h): creating and
- * opening them, closing and reopening, truncating, the metadata checks,
- * and the hashes of their bytes (power loss: exec_crash.c).
+ * opening them, making one current (`image use`), closing and reopening,
+ * truncating, the metadata checks, and the hashes of their bytes (power
+ * loss: exec_crash.c).
  *
  * Every image lives in memory: a hostdisk (volatile cache, power loss)
  * inside a hostfault wrapper (capacity limit, injected errors), seen by
@@ -15,8 +16,9 @@
  * Models: a created image has a shadow model; an overlay's model reads
  * through its backing image's model (SHADOW_BACKING_MODEL), and the
  * backing image is read-only from then on (its engine is drained, flushed
- * and closed when the overlay is created). An opened file's initial
- * content is unknown to the model: it is judged by first observation
+ * and closed when the overlay is created; `image use` opens it again
+ * read-only, beside the overlays that read through it). An opened file's
+ * initial content is unknown to the model: it is judged by first observation
  * (exec_sticky.c).
  *
  * Ownership: x->imgs owns each exec_image; an image owns its wrapper (which
@@ -149,7 +151,7 @@ static int exec_open_backing(void *opaque, const char *name, eng_file **out)
         if (r < 0)
             return r;
     }
-    if (b->e)
+    if (b->e && !b->ro)
         return -EBUSY; /* open for writing elsewhere in this script */
     b->is_backing = true;
     *out = &b->xf.f;
@@ -181,6 +183,35 @@ static exec_req *exec_engine_req(exec *x, exec_op op, exec_image *im,
     return q;
 }
 
+/* The model learns the size the engine found in the header (shadow.h,
+ * "Truncate"): a size no truncate made is a verdict. */
+static bool exec_learn_size(exec *x, exec_image *im, const exec_req *q)
+{
+    eng_info info;
+    uint64_t pend[SHADOW_MAX_PENDING_SIZES];
+
+    if (!im->model || !im->e)
+        return true;
+    eng_get_info(im->e, &info);
+    int r = shadow_reopened(im->model, info.virtual_size);
+    if (r == 0)
+        return true;
+    if (r != -ERANGE)
+        return exec_fail(x, q, SCRIPT_V_SCRIPT_ERROR,
+                         "the shadow model cannot follow the open: %s",
+                         strerror(-r));
+    unsigned n =
+        shadow_pending_sizes(im->model, pend, SHADOW_MAX_PENDING_SIZES);
+    exec_fail(x, q, SCRIPT_V_METADATA_CORRUPT,
+              "image %s opened with virtual size %" PRIu64 ", which no "
+              "truncate made: the size is %" PRIu64 "%s",
+              im->name, info.virtual_size, shadow_size(im->model),
+              n ? " or that of a truncate that did not complete" : "");
+    for (unsigned i = 0; i < n && i < SHADOW_MAX_PENDING_SIZES; i++)
+        exec_detail(x, "pending truncate to %" PRIu64 " bytes\n", pend[i]);
+    return false;
+}
+
 bool exec_open_engine(exec *x, exec_image *im, bool *met)
 {
     exec_req *q = exec_engine_req(x, XOP_OPEN, im, met);
@@ -194,7 +225,7 @@ bool exec_open_engine(exec *x, exec_image *im, bool *met)
     if (!ok)
         return false;
     if (exec_judge(x, q, met))
-        return true;
+        return exec_learn_size(x, im, q);
     if (q->err.msg[0])
         exec_detail(x, "engine: %s\n", q->err.msg);
     return false;
@@ -310,6 +341,7 @@ bool exec_cmd_image_create(exec *x, const script_cmd *c)
     exec_req *q = exec_req_new(x, XOP_CREATE, im);
     if (!q)
         return false;
+    im->creating = true; /* until it is open: see exec_open_half_created */
     q->create = (eng_create_opts){
         .size = cc->size,
         .cluster_bits = exec_log2(im->cluster_size),
@@ -323,9 +355,10 @@ bool exec_cmd_image_create(exec *x, const script_cmd *c)
             exec_detail(x, "engine: %s\n", q->err.msg);
         return false;
     }
+    im->creating = false; /* complete and flushed: a fresh image */
+    im->live = true;      /* a power loss from here on opens it again */
     if (!exec_open_engine(x, im, NULL))
         return false;
-    im->live = true;
     x->cur = im;
     return true;
 }
@@ -353,11 +386,12 @@ bool exec_cmd_image_open(exec *x, const script_cmd *c)
     if (!im->sticky && exec_sticky_create(&im->sticky) < 0)
         return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR, "out of memory");
     x->backing_override = c->open.backing;
+    im->live = true; /* a power loss from here on opens it again */
     if (!exec_open_engine(x, im, &met))
         return false;
+    im->live = im->e != NULL;
     if (!im->e)
         return true; /* failed as expected */
-    im->live = true;
     eng_get_info(im->e, &info);
     if (x->o.max_image_size && info.virtual_size > x->o.max_image_size)
         return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
@@ -365,6 +399,39 @@ bool exec_cmd_image_open(exec *x, const script_cmd *c)
                          c->open.file);
     x->cur = im;
     return exec_expect_met(x, met);
+}
+
+/* The image `image use` names: a created image's name=, or an opened
+ * file as the script names it. */
+static exec_image *exec_image_used(exec *x, const char *name)
+{
+    exec_image *im = exec_image_named(x, name);
+
+    for (size_t i = 0; !im && i < x->nimgs; i++)
+        if (x->imgs[i]->from_file && strcmp(x->imgs[i]->name, name) == 0)
+            im = x->imgs[i];
+    return im;
+}
+
+bool exec_cmd_image_use(exec *x, const script_cmd *c)
+{
+    exec_image *im = exec_image_used(x, c->use);
+
+    if (!im)
+        return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
+                         "image use: no image named '%s' in this run", c->use);
+    if (im->abandoned || im->creating)
+        return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
+                         "image use %s: a power loss cut its creation short "
+                         "and the engine refused it",
+                         c->use);
+    if (!im->e) {
+        im->live = true; /* a power loss from here on opens it again */
+        if (!exec_open_engine(x, im, NULL))
+            return false;
+    }
+    x->cur = im;
+    return true;
 }
 
 /* ---- close, reopen, truncate --------------------------------------------- */
@@ -410,9 +477,19 @@ bool exec_cmd_truncate(exec *x, const script_cmd *c)
     if (!q)
         return false;
     q->off = c->size;
+    int r = im->model
+                ? shadow_truncate_begin(im->model, q->id, q->line, c->size)
+                : 0;
+    if (r == -EINVAL)
+        r = 0; /* not whole sectors: the engine must refuse it */
+    if (r < 0) {
+        exec_req_free(q);
+        return exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR,
+                         "the shadow model cannot follow the truncate: %s",
+                         strerror(-r));
+    }
     if (!exec_req_sync(x, q) || !exec_judge(x, q, NULL) || q->ret < 0)
         return !x->over;
-    int r = 0;
     if (im->model)
         r = shadow_truncate(im->model, q->id, q->line, c->size);
     else if (im->sticky && c->size != info.virtual_size)
@@ -515,7 +592,8 @@ void exec_images_hash(exec *x)
     exec_result *r = x->r;
 
     r->nhashes = 0;
-    for (size_t i = 0; !x->o.no_hashes && i < x->nimgs && r->nhashes < EXEC_MAX_HASHES; i++) {
+    for (size_t i = 0;
+         !x->o.no_hashes && i < x->nimgs && r->nhashes < EXEC_MAX_HASHES; i++) {
         exec_image_hash *h = &r->hashes[r->nhashes++];
         snprintf(h->name, sizeof(h->name), "%s", x->imgs[i]->name);
         h->hash = hostdisk_hash(x->imgs[i]->disk);

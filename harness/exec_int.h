@@ -3,11 +3,12 @@
  *   exec.c          the run: command dispatch, run loops, end of trace;
  *   exec_io.c       guest requests: spawning, coroutine bodies, completion
  *                   (shadow model, -P check, output, error expectations);
- *   exec_image.c    images: create/open/close/reopen/truncate, backing
- *                   resolution, metadata checks, hashes, teardown;
+ *   exec_image.c    images: create/open/use/close/reopen/truncate,
+ *                   backing resolution, metadata checks, hashes, teardown;
  *   exec_crash.c    power loss: `crash` now, `crash after=N` armed on the
  *                   count of host writes and flushes (the host wrapper
- *                   that counts them), reopening afterwards;
+ *                   that counts them), reopening afterwards (images whose
+ *                   creation it cut short included);
  *   exec_bp.c       the event hook: breakpoints, event fault rules, the
  *                   test-only read fault (eng_file wrapper), werror=stop;
  *   exec_verdict.c  verdicts: recording the first one, describing
@@ -60,6 +61,7 @@ typedef enum exec_op {
     XOP_CREATE,
     XOP_OPEN,
     XOP_CLOSE,
+    XOP_PROBE, /* a half-created image after a crash: find mapped data */
 } exec_op;
 
 /* The executor's host backend of an image: forwards to the image's
@@ -105,10 +107,14 @@ typedef struct exec_image {
      * reopens the live images, so one cut short while closing or
      * reopening comes back open. */
     bool live;
-    bool ever_open;  /* an engine was opened on it once */
-    bool abandoned;  /* the power went before its creation completed:
-                        not checked at the end */
-    int dead[4];     /* ids of the crash's fail-everything rules, or -1 */
+    bool ever_open; /* an engine was opened on it once */
+    bool ro;        /* its engine is open read-only (a backing image
+                       made current by `image use`) */
+    bool creating;  /* image create has not completed: a power loss
+                       leaves it half-created (exec_crash.c) */
+    bool abandoned; /* half-created, tried after the crash and dropped:
+                       not used, not checked at the end */
+    int dead[4];    /* ids of the crash's fail-everything rules, or -1 */
 } exec_image;
 
 typedef struct exec_bp exec_bp;
@@ -188,10 +194,10 @@ struct exec {
     /* crash after=N: host writes and flushes so far; the armed count */
     uint64_t host_ios;
     bool cut_armed;
-    uint64_t cut_at;       /* host_ios at which the power goes */
-    uint64_t cut_after;    /* the N of the arming command */
-    unsigned cut_line;     /* its line */
-    script_crash cut_how;  /* its drop= */
+    uint64_t cut_at;      /* host_ios at which the power goes */
+    uint64_t cut_after;   /* the N of the arming command */
+    unsigned cut_line;    /* its line */
+    script_crash cut_how; /* its drop= */
     bool cut; /* the armed power loss happened: the running command stops
                  (as on a verdict, but without one); exec_step then
                  reopens and the script goes on */
@@ -230,6 +236,7 @@ const char *exec_op_name(const exec_req *q);
 /* ---- exec_image.c -------------------------------------------------------- */
 bool exec_cmd_image_create(exec *x, const script_cmd *c);
 bool exec_cmd_image_open(exec *x, const script_cmd *c);
+bool exec_cmd_image_use(exec *x, const script_cmd *c);
 bool exec_cmd_close(exec *x, bool reopen);
 bool exec_cmd_truncate(exec *x, const script_cmd *c);
 bool exec_cmd_check(exec *x);
@@ -255,6 +262,12 @@ bool exec_cut_resume(exec *x);
 /* The end of the script: an armed power loss that did not happen is
  * disarmed (the end of the trace is the harness's). */
 void exec_cut_disarm(exec *x);
+/* After a power loss: open an image whose creation it cut short, once,
+ * read-only. A refusal (a clean error) is fine; an image that opens must
+ * map no data (a fresh image reads zeroes, or its backing file) at its
+ * created size. Then the image is abandoned either way. false: a verdict
+ * was recorded. */
+bool exec_open_half_created(exec *x, exec_image *im);
 /* Put im's counting host backend over im->hb. */
 void exec_host_init(exec *x, exec_image *im);
 /* A verdict was found or the power went: the running command stops. */

@@ -87,6 +87,8 @@ const char *exec_op_name(const exec_req *q)
         return "open";
     case XOP_CLOSE:
         return "close";
+    case XOP_PROBE:
+        return "probe";
     }
     return "?";
 }
@@ -357,11 +359,35 @@ static int exec_co_fua(exec_req *q, eng *e)
     return ret;
 }
 
+/* A half-created image: the first guest offset at which it maps data into
+ * q->off (UINT64_MAX: none). */
+static int exec_co_probe(exec_req *q, eng *e)
+{
+    eng_info info;
+    eng_map_extent m;
+
+    eng_get_info(e, &info);
+    q->off = UINT64_MAX;
+    for (uint64_t off = 0; off < info.virtual_size; off += m.len) {
+        int r = eng_co_map(e, off, info.virtual_size - off, &m);
+        if (r < 0)
+            return r;
+        if (m.kind == ENG_MAP_DATA) {
+            q->off = m.off;
+            return 0;
+        }
+        if (m.len == 0)
+            return -EIO; /* no progress: the engine's map is broken */
+    }
+    return 0;
+}
+
 static int exec_co_issue(exec *x, exec_req *q)
 {
     eng *e = q->img->e;
     const eng_runtime *rt = sched_runtime(x->s);
-    eng_open_opts oo = {.mutants = x->mutants};
+    eng_open_opts oo = {.mutants = x->mutants,
+                        .read_only = q->img->is_backing || q->img->creating};
     int ret;
 
     switch (q->op) {
@@ -391,8 +417,11 @@ static int exec_co_issue(exec *x, exec_req *q)
         if (ret == 0) {
             q->img->e = q->opened; /* from now on the image's to close */
             q->img->ever_open = true;
+            q->img->ro = oo.read_only;
         }
         return ret;
+    case XOP_PROBE:
+        return exec_co_probe(q, e);
     case XOP_CLOSE:
         q->img->e = NULL; /* closed and freed, even when the flush fails */
         return eng_co_close(e);

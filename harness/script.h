@@ -78,6 +78,7 @@ typedef enum script_kind {
     SCRIPT_HOST_GROW,
     SCRIPT_INJECT,
     SCRIPT_CRASH,
+    SCRIPT_IMAGE_USE,
     SCRIPT_KIND_COUNT
 } script_kind;
 
@@ -202,6 +203,7 @@ typedef struct script_cmd {
         script_werror werror;
         script_inject inject;
         script_crash crash;
+        const char *use; /* image use: an image name, or an opened FILE */
     };
 } script_cmd;
 

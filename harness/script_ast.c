@@ -211,6 +211,8 @@ static bool fields_eq(const script_cmd *a, const script_cmd *b)
     case SCRIPT_IMAGE_OPEN:
         return str_eq(a->open.file, b->open.file) &&
                str_eq(a->open.backing, b->open.backing);
+    case SCRIPT_IMAGE_USE:
+        return str_eq(a->use, b->use);
     case SCRIPT_SCHED:
         return sched_eq(&a->sched, &b->sched);
     case SCRIPT_MUTANT:
@@ -270,6 +272,7 @@ static const char *const kind_names[SCRIPT_KIND_COUNT] = {
     [SCRIPT_TRUNCATE] = "truncate",
     [SCRIPT_IMAGE_CREATE] = "image create",
     [SCRIPT_IMAGE_OPEN] = "image open",
+    [SCRIPT_IMAGE_USE] = "image use",
     [SCRIPT_SCHED] = "sched",
     [SCRIPT_CHECK] = "check",
     [SCRIPT_MUTANT] = "mutant",

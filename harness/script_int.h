@@ -73,6 +73,8 @@ typedef struct script_pstate {
     const script_line *ln;
     unsigned nimages;                      /* names of image create */
     const char *images[SCRIPT_MAX_IMAGES]; /* NULL: unnamed */
+    unsigned nfiles;                       /* files of image open */
+    const char *files[SCRIPT_MAX_IMAGES];  /* (past the limit: not kept) */
 } script_pstate;
 
 /* An error at column col of the current line; returns -EINVAL. */

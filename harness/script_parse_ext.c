@@ -6,7 +6,8 @@
  * Extensions take `key=value` options in any order, each at most once; a
  * value is checked where it is read, so an error points at the value. Image
  * names are registered in the parser state as `image create name=` commands
- * are read, so `backing=` can only name an image created earlier.
+ * are read (and files as `image open` commands are), so `backing=` and
+ * `image use` can only name an image created or opened earlier.
  */
 #include <errno.h>
 #include <string.h>
@@ -216,12 +217,42 @@ static int image_open(script_pstate *p, script_cmd *c, const script_tok *args,
         return script_perr(p, n ? args[0].col : p->ln->end_col,
                            "expected a file name after 'image open'");
     int r = keep_str(p, args[0].s, &c->open.file);
+    if (r == 0 && p->nfiles < SCRIPT_MAX_IMAGES)
+        p->files[p->nfiles] = c->open.file;
+    p->nfiles += p->nfiles <= SCRIPT_MAX_IMAGES;
     for (unsigned i = 1; r == 0 && i < n; i++) {
         r = kv_lookup(p, &args[i], "image open", keys, 1, &seen, &k);
         if (r == 0)
             r = keep_str(p, k.val.s, &c->open.backing);
     }
     return r;
+}
+
+/* Whether name is the file of an earlier `image open` (or may be: past
+ * the limit, files are not kept). */
+static bool file_known(const script_pstate *p, const char *name)
+{
+    for (unsigned i = 0; i < p->nfiles && i < SCRIPT_MAX_IMAGES; i++)
+        if (strcmp(p->files[i], name) == 0)
+            return true;
+    return p->nfiles > SCRIPT_MAX_IMAGES;
+}
+
+/* image use NAME: a name of an earlier image create, or the FILE of an
+ * earlier image open. */
+static int image_use(script_pstate *p, script_cmd *c, const script_tok *args,
+                     unsigned n)
+{
+    int r = need_count(p, args, n, 1, "an image name after 'image use'");
+
+    if (r < 0)
+        return r;
+    if (!image_known(p, args[0].s) && !file_known(p, args[0].s))
+        return script_perr(p, args[0].col,
+                           "no earlier image named '%.64s' (image create "
+                           "name=NAME or image open FILE)",
+                           args[0].s);
+    return keep_str(p, args[0].s, &c->use);
 }
 
 int script_parse_image(script_pstate *p, script_cmd *c, const script_tok *args,
@@ -235,8 +266,12 @@ int script_parse_image(script_pstate *p, script_cmd *c, const script_tok *args,
         c->kind = SCRIPT_IMAGE_OPEN;
         return image_open(p, c, args + 1, n - 1);
     }
+    if (n > 0 && strcmp(args[0].s, "use") == 0) {
+        c->kind = SCRIPT_IMAGE_USE;
+        return image_use(p, c, args + 1, n - 1);
+    }
     return script_perr(p, n ? args[0].col : p->ln->end_col,
-                       "expected 'create' or 'open' after 'image'");
+                       "expected 'create', 'open' or 'use' after 'image'");
 }
 
 /* ---- sched, mutant, expect_error, policy, host ----------------------------

@@ -227,6 +227,9 @@ static void fmt_cmd(sink *k, const script_cmd *c)
         if (c->open.backing)
             put_str(k, "backing=", c->open.backing);
         break;
+    case SCRIPT_IMAGE_USE:
+        put_str(k, "", c->use);
+        break;
     case SCRIPT_SCHED:
         fmt_sched(k, &c->sched);
         break;

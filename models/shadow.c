@@ -1,6 +1,8 @@
 /*
  * shadow.c - the shadow model's lifecycle and the requests that change
- * legal values: writes, write-zeroes, discards, flushes, crash, truncate.
+ * legal values: writes, write-zeroes, discards, flushes, crash, truncate
+ * (and the sizes a reopen may find after a truncate that did not
+ * complete).
  * The contract is in shadow.h; the data structures and invariants in
  * shadow_int.h; reads are judged in shadow_read.c.
  *
@@ -350,20 +352,15 @@ int shadow_write_end(shadow *s, uint64_t req, bool ok)
 
 /* ---- truncate ----------------------------------------------------------- */
 
-int shadow_truncate(shadow *s, uint64_t req, uint64_t tag, uint64_t new_size)
+/* Grow or shrink the model to new_size: growth reads zeroes (written by
+ * request req, line tag), shrinking forgets the cut-off sectors. */
+static int sh_resize(shadow *s, uint64_t req, uint64_t tag, uint64_t new_size)
 {
     uint64_t oldn = sh_nsectors(s), newn = new_size / SH_SECTOR;
     sh_piece p = {0};
     sh_cset *cs;
     int r;
 
-    s->now++;
-    if (s->users)
-        return -EPERM;
-    if (new_size % SH_SECTOR)
-        return -EINVAL;
-    if (s->active || s->nreads)
-        return -EBUSY;
     if (newn <= oldn) {
         while (s->next > 0 && s->ext[s->next - 1].start >= newn)
             sh_cset_unref(s, s->ext[--s->next].cs);
@@ -384,6 +381,81 @@ int shadow_truncate(shadow *s, uint64_t req, uint64_t tag, uint64_t new_size)
     s->size = new_size;
     sh_map_coalesce(s, oldn, oldn);
     return 0;
+}
+
+/* What a truncate may do, on any model: no overlay reads through it, the
+ * size is whole sectors, nothing is in flight. */
+static int sh_truncate_ok(const shadow *s, uint64_t new_size)
+{
+    if (s->users)
+        return -EPERM;
+    if (new_size % SH_SECTOR)
+        return -EINVAL;
+    if (s->active || s->nreads)
+        return -EBUSY;
+    return 0;
+}
+
+int shadow_truncate_begin(shadow *s, uint64_t req, uint64_t tag,
+                          uint64_t new_size)
+{
+    s->now++;
+    int r = sh_truncate_ok(s, new_size);
+    if (r < 0)
+        return r;
+    if (new_size == s->size)
+        return 0;
+    for (unsigned i = 0; i < s->ntr_pend; i++)
+        if (s->tr_pend[i].size == new_size)
+            return 0;
+    if (s->ntr_pend == SHADOW_MAX_PENDING_SIZES)
+        return -EBUSY;
+    s->tr_pend[s->ntr_pend].size = new_size;
+    s->tr_pend[s->ntr_pend].req = req;
+    s->tr_pend[s->ntr_pend].tag = tag;
+    s->ntr_pend++;
+    return 0;
+}
+
+int shadow_truncate(shadow *s, uint64_t req, uint64_t tag, uint64_t new_size)
+{
+    s->now++;
+    int r = sh_truncate_ok(s, new_size);
+    if (r < 0)
+        return r;
+    r = sh_resize(s, req, tag, new_size);
+    if (r == 0)
+        s->ntr_pend = 0; /* the new size is durable: nothing else comes back */
+    return r;
+}
+
+int shadow_reopened(shadow *s, uint64_t size)
+{
+    s->now++;
+    if (size == s->size) {
+        s->ntr_pend = 0;
+        return 0;
+    }
+    for (unsigned i = 0; i < s->ntr_pend; i++) {
+        if (s->tr_pend[i].size != size)
+            continue;
+        int r = sh_truncate_ok(s, size);
+        if (r == 0)
+            r = sh_resize(s, s->tr_pend[i].req, s->tr_pend[i].tag, size);
+        if (r == 0)
+            s->ntr_pend = 0;
+        return r;
+    }
+    return -ERANGE;
+}
+
+unsigned shadow_pending_sizes(const shadow *s, uint64_t *sizes, unsigned max)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < s->ntr_pend && n < max; i++)
+        sizes[n++] = s->tr_pend[i].size;
+    return s->ntr_pend;
 }
 
 /* ---- flush and crash ---------------------------------------------------- */

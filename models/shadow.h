@@ -41,8 +41,27 @@
  *     backing file's length (or everywhere, without one).
  *   - Truncate: growth reads zeroes (QEMU zero-fills or leaves the area
  *     over a shorter backing file); shrinking forgets the cut-off sectors.
- *     A truncate is durable at once (QEMU writes the new header
- *     synchronously); it requires that no request is in flight.
+ *     It requires that no request is in flight. The new size is written
+ *     into the header last, synchronously (QEMU's qcow2_co_truncate:
+ *     bdrv_pwrite_sync of the size field; the engine's eng_co_truncate:
+ *     the grown area's zeroes are written and flushed first, then the
+ *     header's size is written and flushed), so a truncate that completed
+ *     is durable at once: shadow_truncate. One that began
+ *     (shadow_truncate_begin) and did not complete, because it failed or
+ *     a power loss cut it short, leaves the header holding the old size or
+ *     the new one (its header write may sit in the volatile cache, to be
+ *     made durable by any later flush). The model learns which when the
+ *     engine opens the image again (after a crash, or a reopen):
+ *     shadow_reopened adopts the size the engine reports if it is the
+ *     current one or a pending one, applying a pending one as a completed
+ *     truncate would (the grown area reads zeroes: they were durable
+ *     before the size was), and refuses any other size (-ERANGE: the
+ *     engine shows a size no truncate made). A shrink that did not
+ *     complete and comes back with the old size keeps every sector's
+ *     values: the engine refuses to shrink (-ENOTSUP) before any host
+ *     I/O. (QEMU discards the cut-off clusters before it writes the size,
+ *     so there they could read as discarded; the model does not follow
+ *     that.) At most SHADOW_MAX_PENDING_SIZES truncates may be pending.
  *   - Durability: shadow_crash() (power loss and reopen) leaves each sector
  *     holding its durable value (as of the begin of the last completed
  *     flush) or any value it held since; values overwritten before that
@@ -64,7 +83,9 @@
  *   read      shadow_read_begin at the start, then shadow_read_check with
  *             the bytes on success or shadow_read_end on failure;
  *   flush     shadow_flush_begin / shadow_flush_end(ok);
- *   truncate  shadow_truncate on success; power loss: shadow_crash.
+ *   truncate  shadow_truncate_begin when it starts, shadow_truncate on
+ *             success; power loss: shadow_crash; every open of the image
+ *             after the first (reopen, or after a crash): shadow_reopened.
  *
  * Request ids: each in-flight request needs an id unique among requests of
  * its class in flight (modifying, read, flush). Errors are negative errno
@@ -89,6 +110,7 @@
 #define SHADOW_MAX_CANDS 4096  /* legal values of one sector */
 #define SHADOW_VERDICT_CANDS 8 /* candidates listed in a verdict */
 #define SHADOW_WINDOW 16       /* bytes of hex window in a verdict */
+#define SHADOW_MAX_PENDING_SIZES 4 /* truncates that did not complete */
 
 typedef struct shadow shadow;
 
@@ -150,8 +172,22 @@ uint64_t shadow_discard_zeroed(unsigned version, bool has_backing,
                                uint64_t size, uint32_t cluster_size,
                                uint64_t off, uint64_t len, uint64_t *zoff);
 
-/* Grow or shrink the virtual disk (new_size a multiple of 512). */
+/* A truncate to new_size (a multiple of 512) by request req (tag: its
+ * provenance) begins: until it completes or a reopen settles it, the
+ * header may hold new_size. -EBUSY past SHADOW_MAX_PENDING_SIZES pending
+ * sizes, or with requests in flight. */
+int shadow_truncate_begin(shadow *s, uint64_t req, uint64_t tag,
+                          uint64_t new_size);
+/* The truncate completed: grow or shrink the virtual disk now; it is
+ * durable (no pending size remains). */
 int shadow_truncate(shadow *s, uint64_t req, uint64_t tag, uint64_t new_size);
+/* The engine opened the image again (after shadow_crash, or a reopen) and
+ * reports virtual size `size`: 0 when it is legal (the current size, or a
+ * pending truncate's, which is then applied), -ERANGE when it is not. */
+int shadow_reopened(shadow *s, uint64_t size);
+/* The pending sizes (up to max of them into sizes); returns how many
+ * there are. */
+unsigned shadow_pending_sizes(const shadow *s, uint64_t *sizes, unsigned max);
 
 /* ---- reads -------------------------------------------------------------- */
 

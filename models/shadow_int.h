@@ -203,6 +203,13 @@ struct shadow {
     sh_flush *flushes;
     size_t nflushes, capflushes;
 
+    /* Sizes a reopen may find in the header besides `size`: truncates that
+     * began and did not complete (shadow.c, "truncate"). */
+    struct {
+        uint64_t size, req, tag;
+    } tr_pend[SHADOW_MAX_PENDING_SIZES];
+    unsigned ntr_pend;
+
     uint64_t now;     /* logical time, I5 */
     uint64_t durable; /* begin time of the last completed flush */
     size_t bytes;     /* heap bytes held */

@@ -8,9 +8,13 @@
  * subsets are skipped at points where the disks held no unflushed sector
  * (they would lose exactly what drop=all loses).
  *
+ * Isolation: in process (crashpt_opts.in_process), a child process per
+ * run (child_per_run), or by default a forked worker that runs many
+ * points in process (crashpoints_worker.c).
+ *
  * Ownership: the driver's state (crashpt_ctx) lives on crashpt_run's
  * stack and owns the per-command table of the counting run and one
- * exec_result buffer; variants are built and freed per point.
+ * crashpt_failure buffer; variants are built and freed per point.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,24 +27,14 @@
 #include "regress.h"
 #include "replay.h"
 
-typedef struct crashpt_ctx {
-    const script *s;
-    const crashpt_opts *o;
-    crashpt_report *rep;
-    size_t *cmd_of; /* cmd_of[k - 1]: the command of point k */
-    uint64_t n, cap;
-    bool oom;
-    crashpt_failure *f; /* scratch: the run being judged */
-} crashpt_ctx;
-
 /* ---- the counting run ---------------------------------------------------- */
 
 static void crashpt_note(void *opaque, uint64_t n, size_t cmd)
 {
     crashpt_ctx *x = opaque;
 
-    if (cmd == SIZE_MAX || x->oom || n != x->n + 1)
-        return; /* the end of the trace is the harness's */
+    if (x->oom || n != x->n + 1)
+        return; /* cmd SIZE_MAX: the end-of-trace close, CRASHPT_END */
     if (x->n == x->cap) {
         uint64_t cap = x->cap ? 2 * x->cap : 256;
         size_t *v = realloc(x->cmd_of, cap * sizeof(*v));
@@ -64,7 +58,7 @@ static int crashpt_exec(crashpt_ctx *x, const script *v, exec_result *r,
     eo.progress = NULL;
     eo.hostio = count ? crashpt_note : NULL;
     eo.hostio_opaque = x;
-    if (x->o->in_process || count)
+    if (!x->isolate || count)
         return exec_run(v, &eo, r);
     return replay_isolated(v, &eo, r);
 }
@@ -157,7 +151,7 @@ static int crashpt_judge(crashpt_ctx *x, script *v)
     crashpt_report *rep = x->rep;
 
     rep->runs++;
-    if (!f->run.cut_fired) {
+    if (!f->run.cut_fired && f->run.verdict != SCRIPT_V_ENGINE_ABORT) {
         rep->misfires++; /* not a crash point after all: nothing judged */
         return 0;
     }
@@ -192,13 +186,14 @@ static int crashpt_point(crashpt_ctx *x, uint64_t k)
     script *v = NULL;
     uint64_t failures = x->rep->failures;
     int r = crashpt_variant(x->s, x->o->exec.mutants, c,
-                            k - crashpt_first_of(x, k, c) + 1, &v, &arm);
+                            k - crashpt_first_of(x, k, c) + 1, x->own_cut, &v,
+                            &arm);
 
     if (r < 0)
         return r;
     f->k = k;
     f->cmd = c;
-    f->line = x->s->cmds[c].line;
+    f->line = c == CRASHPT_END ? 0 : x->s->cmds[c].line;
     for (uint64_t seed = 0; seed <= x->o->seeds && r == 0; seed++) {
         v->cmds[arm].crash.drop = seed ? SCRIPT_DROP_RANDOM : SCRIPT_DROP_ALL;
         v->cmds[arm].crash.seed = seed;
@@ -218,29 +213,40 @@ static int crashpt_point(crashpt_ctx *x, uint64_t k)
 
 /* ---- the procedure ------------------------------------------------------- */
 
+int crashpt_one(crashpt_ctx *x, uint64_t k)
+{
+    const crashpt_opts *o = x->o;
+
+    if (x->cmd_of[k - 1] == CRASHPT_END && !x->end_ok) {
+        x->rep->skipped++;
+        return 0;
+    }
+    int r = crashpt_point(x, k);
+    if (r == 0 && o->progress)
+        o->progress(o->progress_opaque, x->rep);
+    return r;
+}
+
 static int crashpt_loop(crashpt_ctx *x)
 {
     const crashpt_opts *o = x->o;
     uint64_t first = o->first ? o->first : 1;
     uint64_t last = o->last && o->last < x->n ? o->last : x->n;
 
+    x->end_ok = crashpt_end_ok(x->s);
+    if (!o->in_process && !o->child_per_run)
+        return crashpt_loop_forked(x, first, last);
     for (uint64_t k = first; k <= last; k++) {
-        if (crashpt_skip_cmd(&x->s->cmds[x->cmd_of[k - 1]])) {
-            x->rep->skipped++;
-            continue;
-        }
-        int r = crashpt_point(x, k);
+        int r = crashpt_one(x, k);
         if (r < 0)
             return r;
-        if (o->progress)
-            o->progress(o->progress_opaque, x->rep);
     }
     return 0;
 }
 
 int crashpt_run(const script *s, const crashpt_opts *o, crashpt_report *rep)
 {
-    crashpt_ctx x = {.s = s, .o = o, .rep = rep};
+    crashpt_ctx x = {.s = s, .o = o, .rep = rep, .isolate = !o->in_process};
 
     memset(rep, 0, sizeof(*rep));
     if (o->seeds > CRASHPT_MAX_SEEDS)
@@ -252,6 +258,7 @@ int crashpt_run(const script *s, const crashpt_opts *o, crashpt_report *rep)
         r = crashpt_exec(&x, s, &rep->clean, true);
     if (r == 0 && x.oom)
         r = -ENOMEM;
+    x.own_cut = rep->clean.cut_fired ? rep->clean.cut_cmd : SIZE_MAX;
     rep->points = x.n;
     if (r == 0 && rep->clean.verdict == SCRIPT_V_OK) {
         x.f = malloc(sizeof(*x.f));

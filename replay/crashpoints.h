@@ -4,15 +4,15 @@
  * what survives (`cowpoke replay --crash-points FILE`).
  *
  * The procedure, for a trace that runs clean (verdict ok):
- *   1. a first run counts the host writes and flushes that the script's
- *      commands complete (N of them; the end-of-trace close is the
- *      harness's and is not counted) and notes the command of each;
+ *   1. a first run counts the host writes and flushes the trace completes
+ *      (N of them, the end-of-trace close's included) and notes the
+ *      command of each;
  *   2. for k = 1..N, a variant script: the commands before the one during
  *      which the k-th write or flush completes, `crash after=M` (the power
  *      goes right after the M-th host write or flush from there, so
  *      exactly at the k-th of the trace), that command, then the
- *      read-back: a `read` of every cluster the trace wrote on the current
- *      image and a `check`. It runs with drop=all, then, when the disks
+ *      read-back: a `read` of every cluster the trace wrote, on every
+ *      image, and a `check`. It runs with drop=all, then, when the disks
  *      held unflushed sectors at that moment, with `seeds` random subsets
  *      of them kept (drop=random 1..seeds: writes torn at 512-byte
  *      sectors);
@@ -24,9 +24,14 @@
  *      (header `# expect: VERDICT`), named by k and seed, and replayed
  *      once more from its text to confirm it fails the same way.
  *
- * Points that fall inside `image create`, `image open` or `truncate` are
- * skipped (counted in `skipped`): making an image is not meant to survive
- * a crash, and the model cannot know the size a cut-short truncate left.
+ * Every point is tried: inside `image create` (the half-created image is
+ * the executor's to judge: refused cleanly, or opened as an empty image of
+ * its size, then dropped), `truncate` (the reopened size must be the old
+ * or the new one) and the end-of-trace close (the variant writes the close
+ * out as `image use NAME` + `close` commands), except the end-of-trace
+ * close's when the script has an `inject` rule or may leave a breakpoint
+ * armed (counted in `skipped`). The read-back covers every image the
+ * trace wrote, through `image use NAME`.
  * A `crash after=` of the script itself that is still armed when the
  * driver arms its own is replaced by it, so from there the variant can
  * take another way than the counting run: its power loss then happens at
@@ -77,12 +82,16 @@ typedef struct crashpt_opts {
      * become `mutant` lines of each reproducer). print, progress and
      * hostio are the driver's. */
     exec_opts exec;
-    unsigned seeds;  /* random subsets per point besides drop=all */
-    bool in_process; /* runs without a child process (faster; an engine
-                        abort would end the caller) */
-    const char *out_dir; /* reproducers go here (created if missing);
-                            NULL: none are written */
-    const char *source;  /* the trace's name, for reproducer headers */
+    unsigned seeds;       /* random subsets per point besides drop=all */
+    bool in_process;      /* runs without a child process (faster; an engine
+                             abort would end the caller) */
+    bool child_per_run;   /* without in_process: a child process per run
+                             (slow; the default is a forked worker that
+                             runs points in process and is replaced when
+                             it dies) */
+    const char *out_dir;  /* reproducers go here (created if missing);
+                             NULL: none are written */
+    const char *source;   /* the trace's name, for reproducer headers */
     uint64_t first, last; /* only points first..last (0: from 1 / to N) */
     crashpt_progress_fn *progress; /* after every point; NULL: none */
     void *progress_opaque;
@@ -91,19 +100,19 @@ typedef struct crashpt_opts {
 } crashpt_opts;
 
 struct crashpt_report {
-    exec_result clean;  /* the first run (must be ok to go on) */
-    uint64_t points;    /* N: host writes and flushes of the commands */
-    uint64_t skipped;   /* points inside image create/open, truncate */
-    uint64_t tried;     /* points tried (so far) */
-    uint64_t runs;      /* variant runs (so far) */
-    uint64_t failures;  /* failing runs */
+    exec_result clean;      /* the first run (must be ok to go on) */
+    uint64_t points;        /* N: host writes and flushes of the commands */
+    uint64_t skipped;       /* points inside image create/open, truncate */
+    uint64_t tried;         /* points tried (so far) */
+    uint64_t runs;          /* variant runs (so far) */
+    uint64_t failures;      /* failing runs */
     uint64_t failed_points; /* points with at least one failing run */
-    uint64_t misfires;  /* variants whose power loss did not happen (only
-                           where the script's own `crash after=` was
-                           pending: the driver's arm replaces it, and the
-                           trace goes another way); not failures */
-    uint64_t written;   /* reproducers written */
-    uint64_t unconfirmed; /* reproducers that did not fail the same way */
+    uint64_t misfires;      /* variants whose power loss did not happen (only
+                               where the script's own `crash after=` was
+                               pending: the driver's arm replaces it, and the
+                               trace goes another way); not failures */
+    uint64_t written;       /* reproducers written */
+    uint64_t unconfirmed;   /* reproducers that did not fail the same way */
     crashpt_failure first_failure; /* valid when failures > 0 */
 };
 

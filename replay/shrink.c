@@ -365,6 +365,9 @@ static int shrink_copy_cmd(script *s, script_cmd *d, const script_cmd *src)
         strs[1] = &d->open.file;
         strs[2] = &d->open.backing;
         break;
+    case SCRIPT_IMAGE_USE:
+        strs[1] = &d->use;
+        break;
     case SCRIPT_SCHED:
         if (src->sched.tape_len &&
             !(d->sched.tape = script_memdup(s, src->sched.tape,

@@ -11,6 +11,10 @@
  *     to clusters, chunked, host limit lifted, none after an inject);
  *   - the driver over 20 regression traces: every point tried, no false
  *     alarm on the correct engine, and the same report twice;
+ *   - power losses inside truncate (grow; a shrink has no points), image
+ *     create and the end-of-trace close; variants of them, with every
+ *     image read back through `image use`; the forked worker replaced
+ *     after a run that aborts (the same report as a child per run);
  *   - the oracles can fail: with flush_no_host_flush and refcount_after_l2
  *     some crash point fails and its reproducer replays to the same
  *     verdict; with swallow_enospc the model catches the swallowed error.
@@ -63,8 +67,8 @@ typedef struct out_text {
 static void collect(void *opaque, const char *line)
 {
     out_text *o = opaque;
-    int n = snprintf(o->text + o->used, sizeof(o->text) - o->used, "%s\n",
-                     line);
+    int n =
+        snprintf(o->text + o->used, sizeof(o->text) - o->used, "%s\n", line);
     if (n > 0 && o->used + (size_t)n < sizeof(o->text))
         o->used += (size_t)n;
 }
@@ -88,8 +92,8 @@ static script_verdict run(const char *text, uint64_t mutants, exec_result *r)
 static void regress_path(const char *name, char *buf, size_t len)
 {
     const char *slash = strrchr(__FILE__, '/');
-    snprintf(buf, len, "%.*s/../regress/%s", slash ? (int)(slash - __FILE__) : 1,
-             slash ? __FILE__ : ".", name);
+    snprintf(buf, len, "%.*s/../regress/%s",
+             slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".", name);
 }
 
 static script *load_regress(const char *name)
@@ -325,6 +329,76 @@ static void test_cut_during_close(void)
                   "check\n");
 }
 
+static int drive(const script *s, uint64_t mutants, unsigned seeds,
+                 const char *dir, crashpt_report *rep);
+
+/* ---- truncate, image create, the end --------------------------------------
+ */
+
+/* The power inside a growing truncate: before the header's new size is
+ * durable the old size comes back, after it the new one; either way the
+ * run is ok. A write past the old size tells which. */
+static void test_cut_truncate(void)
+{
+    exec_result *r = calloc(1, sizeof(*r));
+    bool old_seen = false, new_seen = false;
+
+    for (unsigned n = 1; r && n <= 12; n++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "image create size=1M cluster_size=64k\n"
+                 "write -P 0x11 0 64k\nflush\n"
+                 "crash after=%u\ntruncate 4M\nread -P 0x11 0 64k\n"
+                 "write -P 0x22 3M 64k\nread -P 0x22 3M 64k\n",
+                 n);
+        script_verdict got = run(text, 0, r);
+        if (!r->cut_fired || r->cut_cmd != 4)
+            break; /* past the truncate */
+        CHECK(got == SCRIPT_V_OK || got == SCRIPT_V_UNEXPECTED_ERROR);
+        if (got == SCRIPT_V_UNEXPECTED_ERROR)
+            CHECK(strstr(r->msg, "write failed: Invalid argument") != NULL);
+        old_seen |= got == SCRIPT_V_UNEXPECTED_ERROR;
+        new_seen |= got == SCRIPT_V_OK;
+    }
+    CHECK(old_seen && new_seen);
+    free(r);
+}
+
+/* Points inside truncate are counted and tried (grow); a shrink, which
+ * the engine refuses before any host I/O, has none. */
+static void test_truncate_points(void)
+{
+    crashpt_report *rep = calloc(1, sizeof(*rep));
+    io_log *l = calloc(1, sizeof(*l));
+    exec_result *r = calloc(1, sizeof(*r));
+    script *s = parse("image create size=2M cluster_size=4k\n"
+                      "write -P 0x11 1M 64k\n"
+                      "expect_error ENOTSUP\ntruncate 1M\n"
+                      "truncate 3M\nwrite -P 0x22 2M 8k\n"
+                      "expect_error ENOTSUP\ntruncate 512k\n");
+    exec_opts o = {.hostio = log_io, .hostio_opaque = l};
+    size_t in_grow = 0, in_shrink = 0;
+
+    if (rep && l && r && s) {
+        CHECK_EQ(exec_run(s, &o, r), 0);
+        CHECK_EQ(r->verdict, SCRIPT_V_OK);
+        for (uint64_t i = 0; i < l->n && i < 256; i++) {
+            in_grow += l->cmd[i] == 4;
+            in_shrink += l->cmd[i] == 3 || l->cmd[i] == 7;
+        }
+        CHECK(in_grow > 0);
+        CHECK_EQ(in_shrink, 0);
+        CHECK_EQ(drive(s, 0, 3, NULL, rep), 0);
+        CHECK_EQ(rep->tried, rep->points);
+        CHECK_EQ(rep->failures, 0);
+        CHECK_EQ(rep->misfires, 0);
+    }
+    script_free(s);
+    free(r);
+    free(l);
+    free(rep);
+}
+
 /* ---- variants ------------------------------------------------------------ */
 
 static void check_variant(const char *text, size_t c, uint64_t m,
@@ -335,7 +409,7 @@ static void check_variant(const char *text, size_t c, uint64_t m,
 
     if (!s)
         return;
-    CHECK_EQ(crashpt_variant(s, 0, c, m, &v, &arm), 0);
+    CHECK_EQ(crashpt_variant(s, 0, c, m, SIZE_MAX, &v, &arm), 0);
     char *got = v ? script_print(v, NULL) : NULL;
     CHECK(got && strcmp(got, want) == 0);
     if (got && strcmp(got, want) != 0)
@@ -359,7 +433,7 @@ static const char variant_src[] = "image create size=3M cluster_size=64k\n"
 static void test_variant_shape(void)
 {
     check_variant(variant_src, 6, 2,
-                  "image create size=3M cluster_size=64k\n"
+                  "image create name=cp1 size=3M cluster_size=64k\n"
                   "write -P 0x11 100k 8k\n"
                   "aio_write 1M 1536k\n"
                   "host limit 4M\n"
@@ -367,6 +441,7 @@ static void test_variant_shape(void)
                   "write 2900k 200k\n"
                   "crash after=2\n"
                   "flush\n"
+                  "image use cp1\n"
                   "host limit 0\n"
                   "read 64k 64k\n"
                   "read 1M 1M\n"
@@ -374,13 +449,14 @@ static void test_variant_shape(void)
                   "check\n");
     /* the arm goes before the command's expect_error */
     check_variant(variant_src, 5, 1,
-                  "image create size=3M cluster_size=64k\n"
+                  "image create name=cp1 size=3M cluster_size=64k\n"
                   "write -P 0x11 100k 8k\n"
                   "aio_write 1M 1536k\n"
                   "host limit 4M\n"
                   "crash after=1\n"
                   "expect_error ENOSPC\n"
                   "write 2900k 200k\n"
+                  "image use cp1\n"
                   "host limit 0\n"
                   "read 64k 64k\n"
                   "read 1M 1M\n"
@@ -390,41 +466,124 @@ static void test_variant_shape(void)
     check_variant("image create size=1M\ninject read_aio errno=EIO once\n"
                   "write 0 4k\n",
                   2, 1,
-                  "image create size=1M\ninject read_aio errno=EIO once\n"
+                  "image create name=cp1 size=1M\n"
+                  "inject read_aio errno=EIO once\n"
                   "crash after=1\nwrite 0 4k\n");
-    /* a closed current image is not read; an overlay's is; the backing
-     * image's writes are not the overlay's */
-    check_variant("image create size=1M\nwrite 0 4k\nclose\nflush\n", 3, 1,
-                  "image create size=1M\nwrite 0 4k\nclose\ncrash after=1\n"
-                  "flush\n");
+    /* a closed image is read back too (image use opens it again); a name
+     * the script holds is not given twice */
+    check_variant("image create name=cp1 size=1M\nwrite 0 4k\nclose\n"
+                  "image create size=1M\nflush\n",
+                  4, 1,
+                  "image create name=cp1 size=1M\nwrite 0 4k\nclose\n"
+                  "image create name=cp2 size=1M\ncrash after=1\nflush\n"
+                  "image use cp1\nread 0 64k\ncheck\n");
+    /* every image is read back: the backing image's writes, the
+     * overlay's */
     check_variant("image create name=b size=1M\nwrite 0 4k\n"
                   "image create size=2M backing=b\nwrite 1M 4k\n",
                   3, 1,
                   "image create name=b size=1M\nwrite 0 4k\n"
-                  "image create size=2M backing=b\ncrash after=1\n"
-                  "write 1M 4k\nread 1M 64k\ncheck\n");
+                  "image create name=cp2 size=2M backing=b\ncrash after=1\n"
+                  "write 1M 4k\nimage use b\nread 0 64k\nimage use cp2\n"
+                  "read 1M 64k\ncheck\n");
+}
+
+/* The power inside image create: the image is not read back (the
+ * executor judges it), the others are; inside truncate: the read-back
+ * stops at the smaller of the two sizes. */
+static void test_variant_create_truncate(void)
+{
+    check_variant("image create name=b size=1M\nwrite 0 4k\n"
+                  "image create size=2M backing=b\n",
+                  2, 3,
+                  "image create name=b size=1M\nwrite 0 4k\ncrash after=3\n"
+                  "image create name=cp2 size=2M backing=b\n"
+                  "image use b\nread 0 64k\ncheck\n");
+    check_variant("image create size=1M\nwrite 896k 64k\ntruncate 2M\n", 2, 1,
+                  "image create name=cp1 size=1M\nwrite 896k 64k\n"
+                  "crash after=1\ntruncate 2M\n"
+                  "image use cp1\nread 896k 64k\ncheck\n");
+    check_variant("image create size=1M\ntruncate 2M\nwrite 960k 128k\n"
+                  "truncate 4M\n",
+                  3, 2,
+                  "image create name=cp1 size=1M\ntruncate 2M\n"
+                  "write 960k 128k\ncrash after=2\ntruncate 4M\n"
+                  "image use cp1\nread 960k 64k\nread 1M 64k\ncheck\n");
+    /* a shrink that may fail: the read-back stops at the smaller size */
+    check_variant("image create size=2M\nwrite 960k 128k\n"
+                  "expect_error ENOTSUP\ntruncate 1M\nflush\n",
+                  4, 1,
+                  "image create name=cp1 size=2M\nwrite 960k 128k\n"
+                  "expect_error ENOTSUP\ntruncate 1M\ncrash after=1\nflush\n"
+                  "image use cp1\nread 960k 64k\ncheck\n");
+}
+
+/* The end-of-trace close written out: every image open at the end
+ * closed, in creation order, after the arm; then the read-back. */
+static void test_variant_end(void)
+{
+    check_variant("image create name=b size=1M\nwrite 0 4k\n"
+                  "image create size=2M backing=b\nwrite 1M 4k\n"
+                  "image create size=1M\nwrite 4k 4k\nclose\n"
+                  "image create size=1M\n",
+                  CRASHPT_END, 2,
+                  "image create name=b size=1M\nwrite 0 4k\n"
+                  "image create name=cp2 size=2M backing=b\nwrite 1M 4k\n"
+                  "image create name=cp3 size=1M\nwrite 4k 4k\nclose\n"
+                  "image create name=cp4 size=1M\ncrash after=2\n"
+                  "image use cp2\nclose\nimage use cp4\nclose\n"
+                  "image use b\nread 0 64k\nimage use cp2\nread 1M 64k\n"
+                  "image use cp3\nread 0 64k\ncheck\n");
+    script *s = parse("image create size=1M\nbreak write_aio A\n"
+                      "aio_write 0 4k\nwait_break A\nresume A\n");
+    CHECK(s && crashpt_end_ok(s));
+    script_free(s);
+    s = parse("image create size=1M\nbreak write_aio A\nwrite 0 4k\n"
+              "break l2_update B\nremove_break B\nbreak cow_read A\n"
+              "wait_break A\nresume A\n");
+    CHECK(s && !crashpt_end_ok(s)); /* one rule of A never fired */
+    script_free(s);
+    s = parse("image create size=1M\ninject write errno=EIO once nth=99\n");
+    CHECK(s && !crashpt_end_ok(s));
+    script_free(s);
 }
 
 /* ---- the driver ---------------------------------------------------------- */
 
 static const char *const clean_traces[] = {
-    "crash_after_flush.io",        "crash_inflight.io",
-    "crash_after_torn_write.io",   "cow_read_overlay.io",
-    "cow_write_overlay.io",        "discard_realloc.io",
-    "l1_growth.io",                "overlap_aio_writes.io",
-    "reopen_close.io",             "write_zeroes_partial.io",
-    "write_zeroes_unmap.io",       "v2_discard_backing.io",
-    "enospc_report.io",            "fault_eio_flush.io",
-    "fault_eio_l2_update.io",      "fault_eio_refblock_update.io",
-    "fault_eio_write_aio_alloc.io", "fault_enospc_l2.io",
-    "fault_enospc_refblock.io",    "fault_werror_stop_resume.io",
+    "crash_after_flush.io",
+    "crash_inflight.io",
+    "crash_after_torn_write.io",
+    "cow_read_overlay.io",
+    "cow_write_overlay.io",
+    "discard_realloc.io",
+    "l1_growth.io",
+    "overlap_aio_writes.io",
+    "reopen_close.io",
+    "write_zeroes_partial.io",
+    "write_zeroes_unmap.io",
+    "v2_discard_backing.io",
+    "enospc_report.io",
+    "fault_eio_flush.io",
+    "fault_eio_l2_update.io",
+    "fault_eio_refblock_update.io",
+    "fault_eio_write_aio_alloc.io",
+    "fault_enospc_l2.io",
+    "fault_enospc_refblock.io",
+    "fault_werror_stop_resume.io",
+    "truncate_grow_overlay.io",
+    "crash_truncate_grow.io",
+    "crash_image_create.io",
+    "crash_end_close.io",
+    "l2_update_overlay.io",
+    "crash_after_close.io",
 };
 
 static int drive(const script *s, uint64_t mutants, unsigned seeds,
                  const char *dir, crashpt_report *rep)
 {
-    crashpt_opts o = {.seeds = seeds, .in_process = true, .out_dir = dir,
-                      .source = s->name};
+    crashpt_opts o = {
+        .seeds = seeds, .in_process = true, .out_dir = dir, .source = s->name};
     o.exec.mutants = mutants;
     return crashpt_run(s, &o, rep);
 }
@@ -566,6 +725,55 @@ static void test_found_refcount_after_l2(void)
                  SCRIPT_V_METADATA_CORRUPT, SCRIPT_V_DATA_MISMATCH);
 }
 
+/* The points of the end-of-trace close find a mutant the trace's own
+ * commands never reach: the close writes the L2 table before the refcount
+ * block. The failing point is in the close; its reproducer replays. */
+static void test_found_in_end_close(void)
+{
+    expect_found("crash_end_close.io", "refcount_after_l2",
+                 SCRIPT_V_METADATA_CORRUPT, SCRIPT_V_DATA_MISMATCH);
+}
+
+/* The forked worker: a run that aborts kills it; the point is tried again
+ * with a child per run (engine-abort, attributed), a new worker goes on,
+ * and the report equals that of a child per run. abort_at hits every
+ * variant with a read-back (longer than the trace) but not the trace
+ * itself, nor the variants of the points inside image create. */
+static void test_worker_restart(void)
+{
+    crashpt_report *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    script *s = parse("image create size=4M cluster_size=64k\n"
+                      "write -P 0x11 0 3M\n");
+    crashpt_opts o = {.seeds = 1};
+
+    o.exec.abort_at = 6;
+    if (a && b && s) {
+        CHECK_EQ(crashpt_run(s, &o, a), 0);
+        o.child_per_run = true;
+        CHECK_EQ(crashpt_run(s, &o, b), 0);
+        CHECK_EQ(a->clean.verdict, SCRIPT_V_OK);
+        CHECK(a->tried > 2);
+        CHECK_EQ(a->tried, a->points);
+        CHECK(a->failures > 0);       /* not the points inside image create: */
+        CHECK(a->failures < a->runs); /* their variants are short */
+        CHECK_EQ(a->first_failure.run.verdict, SCRIPT_V_ENGINE_ABORT);
+        CHECK_EQ(a->runs, b->runs);
+        CHECK_EQ(a->failures, b->failures);
+        CHECK_EQ(a->failed_points, b->failed_points);
+        CHECK_EQ(a->first_failure.k, b->first_failure.k);
+    }
+    o.exec.abort_at = 0; /* no abort: one worker does it all, no failure */
+    o.child_per_run = false;
+    if (a && s) {
+        CHECK_EQ(crashpt_run(s, &o, a), 0);
+        CHECK_EQ(a->failures, 0);
+        CHECK_EQ(a->tried, a->points);
+    }
+    script_free(s);
+    free(a);
+    free(b);
+}
+
 /* swallow_enospc: the write past the host limit "succeeds"; with no
  * expect_error only the shadow model can tell. Without the mutant the
  * same trace is an unexpected-error (the write fails, as it must). */
@@ -596,12 +804,18 @@ static const unit_test tests[] = {
     UNIT(test_cut_loses_unflushed),
     UNIT(test_cut_inflight),
     UNIT(test_cut_during_close),
+    UNIT(test_cut_truncate),
+    UNIT(test_truncate_points),
     UNIT(test_variant_shape),
+    UNIT(test_variant_create_truncate),
+    UNIT(test_variant_end),
     UNIT(test_driver_no_false_alarm),
     UNIT(test_driver_same_twice),
     UNIT(test_driver_unclean),
     UNIT(test_found_flush_no_host_flush),
     UNIT(test_found_refcount_after_l2),
+    UNIT(test_found_in_end_close),
+    UNIT(test_worker_restart),
     UNIT(test_model_catches_swallow_enospc),
 };
 

@@ -245,6 +245,33 @@ static void test_image_commands(void)
     script_free(s);
 }
 
+/* image use NAME: a name of image create, or the FILE of image open; it
+ * prints back as written and compares by name. */
+static void test_image_use(void)
+{
+    script *s = parse_ok("image create name=base size=4M\n"
+                         "image open rel.qcow2\n"
+                         "image use base\n"
+                         "image use rel.qcow2\n"
+                         "image use base\n");
+
+    if (!s || s->ncmds != 5) {
+        CHECK(s && s->ncmds == 5);
+        script_free(s);
+        return;
+    }
+    CHECK_EQ(s->cmds[2].kind, SCRIPT_IMAGE_USE);
+    CHECK(strcmp(s->cmds[2].use, "base") == 0);
+    CHECK(strcmp(s->cmds[3].use, "rel.qcow2") == 0);
+    CHECK(strcmp(script_kind_name(SCRIPT_IMAGE_USE), "image use") == 0);
+    CHECK(script_cmd_equal(&s->cmds[2], &s->cmds[4]));
+    CHECK(!script_cmd_equal(&s->cmds[2], &s->cmds[3]));
+    char *text = script_print(s, NULL);
+    CHECK(text && strstr(text, "image use base\nimage use rel.qcow2\n"));
+    free(text);
+    script_free(s);
+}
+
 static void test_extension_commands(void)
 {
     char text[1024];
@@ -462,7 +489,7 @@ static void test_errors(void)
 
 static void test_extension_errors(void)
 {
-    BAD("image", 1, 6, "expected 'create' or 'open' after 'image'");
+    BAD("image", 1, 6, "expected 'create', 'open' or 'use' after 'image'");
     BAD("image create size=4M backing=nope", 1, 30,
         "no earlier image named 'nope'");
     BAD("image create size=1000", 1, 19, "multiple of 512");
@@ -479,6 +506,15 @@ static void test_extension_errors(void)
         "exists already");
     BAD("image create name=a:b size=1M", 1, 19, "not a valid image name");
     BAD("image open", 1, 11, "expected a file name");
+    BAD("image use", 1, 10, "expected an image name after 'image use'");
+    BAD("image create name=a size=1M\nimage use b", 2, 11,
+        "no earlier image named 'b'");
+    BAD("image use a\nimage create name=a size=1M", 1, 11,
+        "no earlier image named 'a'");
+    BAD("image create name=a size=1M\nimage use a b", 2, 13,
+        "unexpected argument 'b'");
+    BAD("image create size=1M\nimage use #1", 2, 10,
+        "expected an image name after 'image use'");
     BAD("sched", 1, 6, "expected fifo, random SEED or tape HEX");
     BAD("sched lifo", 1, 7, "unknown policy 'lifo'");
     BAD("sched tape 0g", 1, 13, "unexpected 'g' in the tape");
@@ -644,7 +680,8 @@ static const char *const round_trip_set[] = {
     "resume A\naio_flush\nremove_break A\nread -P 0x22 -s 1k -l 1k 32k 8k\n"
     "check\n# done\n",
     "image open a.qcow2 backing=b.raw\naio_read -q -v 0 512\nflush\nclose\n"
-    "image open a.qcow2\nreopen\ntruncate 1536\ndiscard -q 3E 2147483136\n",
+    "image open a.qcow2\nreopen\ntruncate 1536\ndiscard -q 3E 2147483136\n"
+    "image use a.qcow2\n",
     "# expect: error-swallowed\nimage create size=1G\nsched random 99\n"
     "sched tape 0102ff\nsched fifo\n"
     "expect_error ENOSPC\npolicy werror=stop\nhost limit 1M\n"
@@ -962,7 +999,8 @@ static void test_random_inputs(void)
 
 static const unit_test tests[] = {
     UNIT(test_data_commands),  UNIT(test_control_commands),
-    UNIT(test_image_commands), UNIT(test_extension_commands),
+    UNIT(test_image_commands), UNIT(test_image_use),
+    UNIT(test_extension_commands),
     UNIT(test_sizes),          UNIT(test_other_numbers),
     UNIT(test_errors),         UNIT(test_extension_errors),
     UNIT(test_header_errors),  UNIT(test_bytes_and_limits),
