@@ -70,22 +70,26 @@ int chk_read(chk_ctx *c, uint64_t off, void *buf, size_t len)
  * [i, n), or n. Tables are mostly zero: whole groups of 8 zero entries
  * (64 bytes, a few vector loads) are skipped at once.
  */
+static inline uint64_t chk_word(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
 size_t chk_next_entry(const uint8_t *buf, size_t i, size_t n)
 {
     for (; i + 8 <= n; i += 8) {
-        uint64_t w[8], acc = 0;
-        memcpy(w, buf + i * 8, sizeof(w));
-        for (int k = 0; k < 8; k++)
-            acc |= w[k];
-        if (acc)
+        const uint8_t *q = buf + i * 8; /* written out: see hd_first_nz */
+        if ((chk_word(q) | chk_word(q + 8) | chk_word(q + 16) |
+             chk_word(q + 24)) |
+            (chk_word(q + 32) | chk_word(q + 40) | chk_word(q + 48) |
+             chk_word(q + 56)))
             break;
     }
-    for (; i < n; i++) {
-        uint64_t w;
-        memcpy(&w, buf + i * 8, sizeof(w));
-        if (w)
+    for (; i < n; i++)
+        if (chk_word(buf + i * 8))
             return i;
-    }
     return n;
 }
 

@@ -42,18 +42,26 @@ size_t hd_min(uint64_t a, uint64_t b)
     return (size_t)(a < b ? a : b);
 }
 
+static inline uint64_t hd_word(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
 /* The offset of the first non-zero byte of p[0..n), or n. Reads 64 bytes
- * at a time (the compiler makes that a few vector loads). */
+ * at a time, written out so that it compiles to eight loads and a tree of
+ * ORs (a loop over an array is copied to the stack first by gcc -O2: 3.5
+ * times slower on an all-zero page). */
 size_t hd_first_nz(const unsigned char *p, size_t n)
 {
     size_t i = 0;
 
     for (; i + 64 <= n; i += 64) {
-        uint64_t w[8], acc = 0;
-        memcpy(w, p + i, sizeof(w));
-        for (int k = 0; k < 8; k++)
-            acc |= w[k];
-        if (acc)
+        const unsigned char *q = p + i;
+        if ((hd_word(q) | hd_word(q + 8) | hd_word(q + 16) | hd_word(q + 24)) |
+            (hd_word(q + 32) | hd_word(q + 40) | hd_word(q + 48) |
+             hd_word(q + 56)))
             break;
     }
     for (; i < n; i++)
@@ -86,9 +94,14 @@ static uint8_t hd_sector_mask(size_t a, size_t b)
     return (uint8_t)((0xffu << s0) & (0xffu >> (HD_SECTORS - 1 - s1)));
 }
 
+/* Set bits of a sector mask. Not __builtin_popcount: without -mpopcnt
+ * that is a call into libgcc, on every page a write or flush touches. */
 static unsigned hd_popcount(uint8_t m)
 {
-    return (unsigned)__builtin_popcount(m);
+    unsigned v = m;
+    v = v - ((v >> 1) & 0x55u);
+    v = (v & 0x33u) + ((v >> 2) & 0x33u);
+    return (v + (v >> 4)) & 0x0fu;
 }
 
 /* ---- pages -------------------------------------------------------------- */
