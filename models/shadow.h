@@ -93,7 +93,9 @@
  * already in flight), -ENOENT (no such request in flight), -EBUSY (more
  * than SHADOW_MAX_INFLIGHT modifying requests, truncate with requests in
  * flight, or a backing model with requests in flight), -E2BIG (more than
- * SHADOW_MAX_CANDS legal values in one sector), -EPERM (the model is another
+ * 16 * SHADOW_MAX_CANDS candidates in one sector before degrading: past
+ * SHADOW_MAX_CANDS a set degrades, values with equal masks merging into one
+ * that accepts any bytes where they disagree), -EPERM (the model is another
  * model's backing file), -ENOMEM. A call that fails changes no legal value.
  */
 #ifndef COWPOKE_SHADOW_H

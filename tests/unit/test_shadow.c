@@ -12,13 +12,12 @@
 #include <string.h>
 
 #include "shadow.h"
+#include "test_shadow_util.h"
 #include "unit.h"
 
 #define KB 1024ull
 #define MB (1024ull * KB)
 #define SEED 0xc0ffeeull
-
-static uint64_t read_ids = 1u << 20;
 
 static shadow *mk(uint64_t size, uint32_t cluster, unsigned version,
                   const shadow_backing *b)
@@ -43,19 +42,6 @@ static void begin(shadow *s, uint64_t req, uint64_t off, uint64_t len,
                   datagen_src src)
 {
     CHECK_EQ(shadow_write_begin(s, req, req * 10, off, len, &src), 0);
-}
-
-static bool looks_v(shadow *s, uint64_t off, uint64_t len, const void *buf,
-                    shadow_verdict *v)
-{
-    CHECK_EQ(shadow_read_check(s, read_ids++, off, len, buf, v), 0);
-    return v->ok;
-}
-
-static bool looks(shadow *s, uint64_t off, uint64_t len, const void *buf)
-{
-    shadow_verdict v;
-    return looks_v(s, off, len, buf, &v);
 }
 
 /* buf is indexed by guest offset: paint src's bytes over [off, off+len). */

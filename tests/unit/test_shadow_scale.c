@@ -12,12 +12,11 @@
 
 #include "shadow.h"
 #include "shadow_int.h" /* the work counter */
+#include "test_shadow_util.h"
 #include "unit.h"
 
 #define KB 1024ull
 #define MB (1024ull * KB)
-
-static uint64_t read_ids = 1u << 20;
 
 static shadow *mk(uint64_t size, shadow *backing, uint64_t blength)
 {
@@ -36,19 +35,6 @@ static void put(shadow *s, uint64_t req, uint64_t off, uint64_t len,
 {
     CHECK_EQ(shadow_write_begin(s, req, req, off, len, &src), 0);
     CHECK_EQ(shadow_write_end(s, req, ok), 0);
-}
-
-static bool looks_v(shadow *s, uint64_t off, uint64_t len, const void *buf,
-                    shadow_verdict *v)
-{
-    CHECK_EQ(shadow_read_check(s, read_ids++, off, len, buf, v), 0);
-    return v->ok;
-}
-
-static bool looks(shadow *s, uint64_t off, uint64_t len, const void *buf)
-{
-    shadow_verdict v;
-    return looks_v(s, off, len, buf, &v);
 }
 
 /*
