@@ -160,9 +160,9 @@ static bool exec_pattern_check(exec *x, exec_req *q)
     uint64_t a = q->flags & SCRIPT_F_PAT_OFF ? q->pat_off : 0;
     uint64_t n = q->flags & SCRIPT_F_PAT_LEN ? q->pat_len : q->len - a;
 
-    for (uint64_t i = a; i < a + n; i++) {
-        if (q->buf[i] == q->pattern)
-            continue;
+    datagen_src want = datagen_pattern(q->pattern);
+    uint64_t i = a + datagen_mismatch(&want, 0, q->buf + a, n);
+    if (i < a + n) {
         exec_printf(x,
                     "Pattern verification failed at offset %" PRIu64
                     ", %" PRIu64 " bytes",

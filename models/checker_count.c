@@ -108,8 +108,12 @@ typedef struct chk_grp {
     bool known;      /* false: its refcount block is unreadable */
     bool fixed;      /* a counted record of fixed-place metadata */
     bool refblock;   /* a counted record of a refcount block */
-    char users[72];  /* the first two counted users, for messages */
 } chk_grp;
+
+/* Text naming a group's first two counted users, for messages only. */
+typedef struct chk_users {
+    char s[72];
+} chk_users;
 
 static bool chk_fixed_place(const chk_ref *x)
 {
@@ -117,11 +121,9 @@ static bool chk_fixed_place(const chk_ref *x)
            x->what == CHK_REF_REFTABLE || x->what == CHK_REF_REFBLOCK;
 }
 
-/* Sums the group's references and names its first two users. */
+/* Sums the group's references. */
 static void chk_grp_scan(chk_grp *gr)
 {
-    size_t named = 0, at = 0;
-
     for (size_t i = 0; i < gr->n; i++) {
         const chk_ref *x = &gr->g[i];
         if (!(x->flags & CHK_RF_COUNTED))
@@ -129,15 +131,28 @@ static void chk_grp_scan(chk_grp *gr)
         gr->refs += x->mult;
         gr->fixed |= chk_fixed_place(x);
         gr->refblock |= x->what == CHK_REF_REFBLOCK;
-        if (named++ < 2 && at < sizeof(gr->users))
-            at += (size_t)snprintf(gr->users + at, sizeof(gr->users) - at,
-                                   "%s%s (0x%llx)", named > 1 ? ", " : "",
-                                   chk_what_name(x->what),
-                                   (unsigned long long)x->where);
+    }
+}
+
+/* Names the group's first two counted users (the first record when none
+ * is counted). Called only when a finding is reported: formatting text
+ * for every cluster of every checked image is a fuzz campaign's cost. */
+static const char *chk_grp_users(const chk_grp *gr, chk_users *u)
+{
+    size_t named = 0, at = 0;
+
+    for (size_t i = 0; i < gr->n && named < 2 && at < sizeof(u->s); i++) {
+        const chk_ref *x = &gr->g[i];
+        if (!(x->flags & CHK_RF_COUNTED))
+            continue;
+        at += (size_t)snprintf(u->s + at, sizeof(u->s) - at, "%s%s (0x%llx)",
+                               named++ ? ", " : "", chk_what_name(x->what),
+                               (unsigned long long)x->where);
     }
     if (!named)
-        snprintf(gr->users, sizeof(gr->users), "%s (0x%llx)",
-                 chk_what_name(gr->g->what), (unsigned long long)gr->g->where);
+        snprintf(u->s, sizeof(u->s), "%s (0x%llx)", chk_what_name(gr->g->what),
+                 (unsigned long long)gr->g->where);
+    return u->s;
 }
 
 /*
@@ -154,10 +169,11 @@ static void chk_overlap(chk_ctx *c, const chk_grp *gr)
     if (!gr->refblock && gr->known && gr->stored < gr->refs)
         return;
     uint64_t k = gr->g->cluster;
+    chk_users u;
     chk_found(c, CHK_OVERLAP, gr->refs - 1, k << c->cluster_bits,
               "cluster %llu (0x%llx) has %llu users: %s", (unsigned long long)k,
               (unsigned long long)(k << c->cluster_bits),
-              (unsigned long long)gr->refs, gr->users);
+              (unsigned long long)gr->refs, chk_grp_users(gr, &u));
 }
 
 /* OFLAG_COPIED of the L1 / L2 entries referencing one cluster. */
@@ -195,6 +211,7 @@ static void chk_judge(chk_ctx *c, const chk_grp *gr)
 {
     uint64_t k = gr->g->cluster, off = k << c->cluster_bits;
     unsigned long long st = gr->stored, refs = gr->refs;
+    chk_users u;
 
     if (st || refs)
         chk_mark_used(c, k);
@@ -203,13 +220,13 @@ static void chk_judge(chk_ctx *c, const chk_grp *gr)
                   "cluster %llu (0x%llx): refcount %llu < %llu references: "
                   "%s%s",
                   (unsigned long long)k, (unsigned long long)off, st, refs,
-                  gr->users, chk_low_why(c, k));
+                  chk_grp_users(gr, &u), chk_low_why(c, k));
     else if (st > refs)
         chk_found(c, CHK_LEAK, 1, off,
                   "cluster %llu (0x%llx): refcount %llu > %llu references: "
                   "%s",
                   (unsigned long long)k, (unsigned long long)off, st, refs,
-                  gr->users);
+                  chk_grp_users(gr, &u));
 }
 
 /* All records of the cluster refs[*pr] points at; advances *pr past them. */
