@@ -127,7 +127,9 @@ static int bench_trace_qemu(const script *s, const char *img)
     return bench_spawn(args) == 0 ? 0 : -1;
 }
 
-static void bench_traces_qemu(script **set, double per_trace)
+/* per_trace and floor: the executor's and the data floor's seconds per
+ * trace of the same set (floor < 0: not measured). */
+static void bench_traces_qemu(script **set, double per_trace, double floor)
 {
     char dir[] = "/tmp/cowpoke-bench-XXXXXX", img[64];
     if (bench_spawn((char *[]){"qemu-io", "--version", NULL}) != 0 ||
@@ -147,8 +149,161 @@ static void bench_traces_qemu(script **set, double per_trace)
     printf("%-34s %10.1f traces/s (%.0f requests/s; %d traces, %d failed)\n",
            "traces via qemu-img + qemu-io", BENCH_QEMU_TRACES / el,
            BENCH_QEMU_TRACES * BENCH_TRACE_CMDS / el, BENCH_QEMU_TRACES, bad);
-    printf("%-34s %10.0fx faster per trace in-process\n", "ratio",
-           (el / BENCH_QEMU_TRACES) / per_trace);
+    double q = el / BENCH_QEMU_TRACES;
+    printf("%-34s %10.0fx faster per trace in-process", "ratio", q / per_trace);
+    if (floor > 0)
+        printf(" (at the data floor it would be %.0fx)", q / floor);
+    printf("\n");
+}
+
+/* ---- fuzz-shaped traces: what campaigns run ----------------------------
+ *
+ * The image create line encoded into the decoder's bytes, then seeded
+ * random bytes: trace_decode turns them into up to 30 operations on that
+ * 16 MiB image with 64 KiB clusters, with the decoder's mix of commands
+ * (breakpoints, crashes, host limits, faults, reopen, ...) and its request
+ * sizes, decoded as campaigns decode their inputs (campaign_decode).
+ */
+#include "campaign.h"
+#include "trace_codec.h"
+
+#define BENCH_FUZZ_BODY 256 /* random bytes after the set-up */
+
+static script *bench_fuzz_trace(uint64_t seed)
+{
+    script *head = script_new("head.io"), *s = NULL;
+    script_cmd *c = head ? script_append(head, SCRIPT_IMAGE_CREATE) : NULL;
+    uint8_t *pre = NULL, buf[512];
+    size_t n = 0;
+
+    if (c) {
+        c->create.size = UINT64_C(16) << 20;
+        c->create.cluster_size = 65536;
+    }
+    if (c && trace_encode(head, &pre, &n) == 0 &&
+        n + BENCH_FUZZ_BODY <= sizeof(buf)) {
+        prng p = prng_seeded(seed);
+        memcpy(buf, pre, n);
+        for (size_t i = 0; i < BENCH_FUZZ_BODY; i++)
+            buf[n + i] = (uint8_t)prng_next(&p);
+        if (campaign_decode(buf, n + BENCH_FUZZ_BODY, &s) < 0)
+            s = NULL;
+    }
+    free(pre);
+    script_free(head);
+    return s;
+}
+
+/* ---- the data floor --------------------------------------------------------
+ *
+ * What any executor that keeps the guest's bytes must at least do with a
+ * set of traces: each write's bytes filled once and copied into a flat
+ * disk, each read's bytes copied out and compared once. No engine, no
+ * metadata, no model: a bound on traces/s, not an estimate of it.
+ */
+#define FLOOR_DISK (UINT64_C(64) << 20) /* the decoder's images fit */
+
+typedef struct bench_floor {
+    uint8_t *disk, *buf;
+    uint64_t wbytes, rbytes; /* over the whole set */
+    volatile unsigned sink;  /* compare results, so no pass is elided */
+} bench_floor;
+
+static void bench_floor_cmd(bench_floor *f, const script_cmd *c)
+{
+    const script_io *io = &c->io;
+    bool w = c->kind == SCRIPT_WRITE || c->kind == SCRIPT_AIO_WRITE;
+    bool r = c->kind == SCRIPT_READ || c->kind == SCRIPT_AIO_READ;
+
+    if ((!w && !r) || (w && (io->flags & SCRIPT_F_ZERO)) ||
+        io->off > FLOOR_DISK || io->len > FLOOR_DISK - io->off)
+        return;
+    if (w) {
+        memset(f->buf, io->pattern, io->len);
+        memcpy(f->disk + io->off, f->buf, io->len);
+        f->wbytes += io->len;
+    } else {
+        memcpy(f->buf, f->disk + io->off, io->len);
+        f->sink += memcmp(f->buf, f->disk + io->off, io->len) != 0;
+        f->rbytes += io->len;
+    }
+}
+
+/* Seconds the floor of set[0..n) takes; -1 without memory. */
+static double bench_floor_run(script **set, size_t n, bench_floor *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->disk = calloc(1, FLOOR_DISK);
+    f->buf = malloc(SCRIPT_MAX_IO_LEN);
+    if (!f->disk || !f->buf) {
+        free(f->disk);
+        free(f->buf);
+        return -1;
+    }
+    memset(f->disk, 1, FLOOR_DISK); /* touched: no page faults timed */
+    double t0 = cli_now();
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < set[i]->ncmds; k++)
+            bench_floor_cmd(f, &set[i]->cmds[k]);
+    double el = cli_now() - t0;
+    free(f->disk);
+    free(f->buf);
+    return el;
+}
+
+/* ---- the phase ------------------------------------------------------------- */
+
+/* Seconds set[0..n) takes through the executor, as campaigns run traces. */
+static double bench_exec_set(script **set, size_t n, exec_result *r,
+                             unsigned *failed)
+{
+    exec_opts eo = {.no_hashes = true}; /* as fuzz campaigns run traces */
+    double t0 = cli_now();
+    *failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        exec_run(set[i], &eo, r);
+        *failed += r->verdict != SCRIPT_V_OK;
+    }
+    return cli_now() - t0;
+}
+
+/* Prints the floor of set[0..n) against the executor's seconds per trace;
+ * returns the floor's seconds per trace (-1 when it could not run). */
+static double bench_floor_line(const char *what, script **set, size_t n,
+                               double per_trace)
+{
+    bench_floor f;
+    double el = bench_floor_run(set, n, &f);
+    if (el < 0)
+        return -1;
+    printf("%-34s %10.0f traces/s (%.0f KiB written, %.0f KiB read per "
+           "trace, each byte moved once, no engine); the executor is %.1fx "
+           "it\n",
+           what, n / el, f.wbytes / 1024.0 / n, f.rbytes / 1024.0 / n,
+           per_trace / (el / n));
+    return el / n;
+}
+
+static void bench_fuzz_set(exec_result *r)
+{
+    script **set = calloc(BENCH_TRACES, sizeof(*set));
+    size_t cmds = 0, n = 0;
+    unsigned failed;
+
+    while (set && n < BENCH_TRACES && (set[n] = bench_fuzz_trace(n + 1)))
+        cmds += set[n++]->ncmds;
+    if (n == BENCH_TRACES) {
+        double el = bench_exec_set(set, n, r, &failed);
+        printf("%-34s %10.0f traces/s (%zu traces decoded from seeded bytes "
+               "as campaigns decode them, 16 MiB, 64 KiB clusters, %.1f "
+               "commands each; %u not ok)\n",
+               "fuzz-shaped traces, in-process", n / el, n,
+               (double)cmds / n, failed);
+        bench_floor_line("fuzz-shaped traces, data floor", set, n, el / n);
+    }
+    for (size_t i = 0; i < n; i++)
+        script_free(set[i]);
+    free(set);
 }
 
 void bench_traces(void)
@@ -159,20 +314,17 @@ void bench_traces(void)
     for (int i = 0; ok && i < BENCH_TRACES; i++)
         ok = (set[i] = bench_trace_make(1000 + (uint64_t)i)) != NULL;
     unsigned failed = 0;
-    exec_opts eo = {.no_hashes = true}; /* as fuzz campaigns run traces */
-    double t0 = cli_now();
-    for (int i = 0; ok && i < BENCH_TRACES; i++) {
-        exec_run(set[i], &eo, r);
-        failed += r->verdict != SCRIPT_V_OK;
-    }
-    double el = cli_now() - t0;
     if (ok) {
+        double el = bench_exec_set(set, BENCH_TRACES, r, &failed);
         printf("%-34s %10.0f traces/s (%.0f requests/s; %d traces of %d "
                "requests, 16 MiB, 64 KiB clusters; %u not ok)\n",
                "traces, in-process executor", BENCH_TRACES / el,
                BENCH_TRACES * BENCH_TRACE_CMDS / el, BENCH_TRACES,
                BENCH_TRACE_CMDS, failed);
-        bench_traces_qemu(set, el / BENCH_TRACES);
+        double floor = bench_floor_line("traces, data floor", set,
+                                        BENCH_TRACES, el / BENCH_TRACES);
+        bench_fuzz_set(r);
+        bench_traces_qemu(set, el / BENCH_TRACES, floor);
     }
     for (int i = 0; set && i < BENCH_TRACES; i++)
         script_free(set[i]);
