@@ -24,6 +24,8 @@
  * model collapses too. A sector no value explains ends the check with a
  * verdict (shadow_verdict.c).
  */
+#include <endian.h>
+
 #include "shadow_int.h"
 
 /* ---- byte sets ------------------------------------------------------------ */
@@ -71,6 +73,37 @@ static sh_bits bits_outside(unsigned a, unsigned b)
 
 /* Add to ok the bytes of [lo, hi) ∩ [a, b) where src at sector x gives the
  * byte read (actual holds bytes [a, b) of the sector). */
+/* Bit i: byte i of the two little-endian words is equal (no carries
+ * cross bytes: the multiply gathers each byte's top bit into bits 56-63). */
+static inline unsigned eq_bytes8(const uint8_t *x, const uint8_t *y)
+{
+    uint64_t u, v;
+    memcpy(&u, x, 8);
+    memcpy(&v, y, 8);
+    uint64_t d = le64toh(u ^ v);
+    uint64_t nz = ((d & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | d;
+    uint64_t eq = ~nz & 0x8080808080808080ull;
+    return (unsigned)(((eq >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+/* Sets bit k of ok for each k in [lo, hi) where want[k - lo] equals
+ * got[k - lo]; eight bytes a step once k is a multiple of 8. */
+static void bits_equal(const uint8_t *want, const uint8_t *got, unsigned lo,
+                       unsigned hi, sh_bits *ok)
+{
+    unsigned k = lo;
+
+    for (; k < hi && (k & 7); k++)
+        if (want[k - lo] == got[k - lo])
+            ok->w[k / 64] |= 1ull << (k % 64);
+    for (; k + 8 <= hi; k += 8)
+        ok->w[k / 64] |= (uint64_t)eq_bytes8(want + (k - lo), got + (k - lo))
+                         << (k % 64);
+    for (; k < hi; k++)
+        if (want[k - lo] == got[k - lo])
+            ok->w[k / 64] |= 1ull << (k % 64);
+}
+
 static void bits_match(const datagen_src *src, uint64_t x, unsigned lo,
                        unsigned hi, unsigned a, unsigned b,
                        const uint8_t *actual, sh_bits *ok)
@@ -86,9 +119,7 @@ static void bits_match(const datagen_src *src, uint64_t x, unsigned lo,
         bits_add(ok, lo, hi);
         return;
     }
-    for (unsigned k = lo; k < hi; k++)
-        if (buf[k - lo] == actual[k - a])
-            ok->w[k / 64] |= 1ull << (k % 64);
+    bits_equal(buf, actual + (lo - a), lo, hi, ok);
 }
 
 /* ---- the bytes one value explains ----------------------------------------- */
