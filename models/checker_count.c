@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int chk_cmp_ref(const void *pa, const void *pb)
 {
@@ -33,6 +34,62 @@ static int chk_cmp_ref(const void *pa, const void *pb)
     if (a->mult != b->mult)
         return a->mult < b->mult ? -1 : 1;
     return (a->flags > b->flags) - (a->flags < b->flags);
+}
+
+/* Insertion sort: the groups a counting sort leaves are of one or two. */
+static void chk_isort(chk_ref *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        chk_ref x = v[i];
+        size_t j = i;
+        for (; j > 0 && chk_cmp_ref(&v[j - 1], &x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/*
+ * Sorts c->refs into chk_cmp_ref's order. Cluster indices of a sane image
+ * are dense (below the file's cluster count), so a counting sort on the
+ * cluster, then an insertion sort of each cluster's few records, does in
+ * linear time what qsort does in n log n (the sort was a fuzz campaign's
+ * largest checker cost). A hostile image with far-flung indices falls back
+ * to qsort. Either way the order is the total order of chk_cmp_ref, so the
+ * reports are the same. -ENOMEM leaves refs as they were.
+ */
+static int chk_sort_refs(chk_ctx *c)
+{
+    size_t n = c->n_refs;
+    uint64_t top = 0;
+
+    for (size_t i = 0; i < n; i++)
+        top = c->refs[i].cluster > top ? c->refs[i].cluster : top;
+    if (n < 2 || top > 4 * (uint64_t)n + 4096) {
+        qsort(c->refs, n, sizeof(chk_ref), chk_cmp_ref);
+        return 0;
+    }
+    size_t *at = calloc((size_t)top + 2, sizeof(*at));
+    chk_ref *out = malloc(n * sizeof(*out));
+    if (!at || !out) {
+        free(at);
+        free(out);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        at[c->refs[i].cluster + 1]++;
+    for (uint64_t k = 1; k <= top + 1; k++)
+        at[k] += at[k - 1];
+    for (size_t i = 0; i < n; i++)
+        out[at[c->refs[i].cluster]++] = c->refs[i];
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && out[j].cluster == out[i].cluster; j++)
+            ;
+        chk_isort(out + i, j - i);
+    }
+    memcpy(c->refs, out, n * sizeof(*out));
+    free(out);
+    free(at);
+    return 0;
 }
 
 /* Refcount j of a refcount block (refcount_order 0..6, big endian). */
@@ -284,7 +341,8 @@ int chk_compare(chk_ctx *c)
     size_t r = 0;
     int ret = 0;
 
-    qsort(c->refs, c->n_refs, sizeof(chk_ref), chk_cmp_ref);
+    if (chk_sort_refs(c) < 0)
+        return -ENOMEM;
     c->rb_valid = false; /* cbuf held tables until now */
     uint64_t blocks = (c->limit + c->rb_entries - 1) / c->rb_entries;
     if (blocks > c->rt_loaded)
