@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "cli.h"
 #include "cmd_img.h"
 #include "mix.h"
@@ -70,16 +71,6 @@ static int mix_load(const char *path, uint8_t *ref, uint64_t size)
     return 0;
 }
 
-static int mix_save(const char *path, const uint8_t *ref, uint64_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -errno;
-    size_t n = fwrite(ref, 1, size, f);
-    int ret = fclose(f);
-    return n == size && ret == 0 ? 0 : -EIO;
-}
-
 static int mix_report(const char *file, const mix_result *r, int ret)
 {
     printf("%s: %llu reads, %llu writes, %llu write-zeroes, %llu discards, "
@@ -126,7 +117,7 @@ int img_mix(int argc, char **argv)
     if (ret == 0)
         ret = mix_verify(img.s, img.e, ref, info.virtual_size, &r);
     rc = mix_report(argv[fa], &r, ret);
-    if (m.ref_out && (ret = mix_save(m.ref_out, ref, info.virtual_size)) < 0) {
+    if (m.ref_out && (ret = campaign_write_file(m.ref_out, ref, info.virtual_size, false)) < 0) {
         cli_err("img mix", "cannot write %s: %s", m.ref_out, strerror(-ret));
         rc = 1;
     }

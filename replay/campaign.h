@@ -162,6 +162,16 @@ char *campaign_trace_text(const script *s, script_verdict v, uint64_t mutants,
                           const char *header);
 
 /*
+ * Replace the file at path whole, atomically: the bytes go to a temporary
+ * name in the same folder (".NAME.tmp.PID"), then are renamed over path,
+ * so a reader or a kill -9 sees the old file or the new one, never a torn
+ * one; with sync, fsync before the rename. 0 or -errno. Every file a user
+ * keeps (findings, reproducers, reference images) is written this way.
+ */
+int campaign_write_file(const char *path, const void *data, size_t len,
+                        bool sync);
+
+/*
  * The trace of a fuzzer input: trace_decode with default options, with
  * qemu-io's -v (dump the data read) dropped from reads: fuzz runs never
  * print, -v changes nothing else, and formatting dumps of reads up to

@@ -86,6 +86,20 @@ int campaign_write_atomic(const char *dir, const char *name, const void *data,
     return ret;
 }
 
+int campaign_write_file(const char *path, const void *data, size_t len,
+                        bool sync)
+{
+    char dir[CAMPAIGN_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        return campaign_write_atomic(".", path, data, len, sync);
+    if (!campaign_path(dir, "%.*s", (int)(slash - path), path))
+        return -ENAMETOOLONG;
+    return campaign_write_atomic(slash == path ? "/" : dir, slash + 1, data,
+                                 len, sync);
+}
+
 int campaign_read_file(const char *path, char **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "campaign.h"
 #include "crashpoints_int.h"
 #include "regress.h"
 #include "replay.h"
@@ -72,19 +73,6 @@ static int crashpt_mkdir(const char *dir)
     return -errno;
 }
 
-static int crashpt_write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "w");
-
-    if (!f)
-        return -errno;
-    size_t put = fwrite(text, 1, len, f);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || put != len)
-        return -EIO;
-    return 0;
-}
-
 /* Parse text back and run it: does it fail the same way? */
 static int crashpt_confirm(crashpt_ctx *x, const char *text, size_t len,
                            exec_result *scratch, bool *same)
@@ -127,7 +115,7 @@ static int crashpt_repro(crashpt_ctx *x, script *v)
         return -ENOMEM;
     r = crashpt_mkdir(x->o->out_dir);
     if (r == 0)
-        r = crashpt_write_file(f->path, text, len);
+        r = campaign_write_file(f->path, text, len, true);
     exec_result *scratch = r == 0 ? malloc(sizeof(*scratch)) : NULL;
     if (r == 0 && !scratch)
         r = -ENOMEM;

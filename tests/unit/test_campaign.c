@@ -129,6 +129,37 @@ static bool test_rule(const char *text, script_verdict v, size_t cmd)
     return f;
 }
 
+/* campaign_write_file: a path's bytes replaced whole, in a folder or the
+ * current one, with no temporary name left behind; a missing folder is an
+ * error, not a file somewhere else. */
+static void test_write_file(void)
+{
+    char *dir = test_tmpdir();
+    char path[PATH_MAX], *text = NULL;
+    size_t len = 0;
+    CHECK(dir != NULL);
+    if (!dir)
+        return;
+    snprintf(path, sizeof(path), "%s/repro.io", dir);
+    CHECK_EQ(campaign_write_file(path, "first\n", 6, true), 0);
+    CHECK_EQ(campaign_write_file(path, "second\n", 7, false), 0);
+    CHECK_EQ(campaign_read_file(path, &text, &len), 0);
+    CHECK_EQ(len, 7);
+    CHECK(text && memcmp(text, "second\n", 7) == 0);
+    free(text);
+    DIR *d = opendir(dir);
+    unsigned entries = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.' || strstr(e->d_name, ".tmp.") != NULL;
+    if (d)
+        closedir(d);
+    CHECK_EQ(entries, 1); /* repro.io, and no .repro.io.tmp.PID */
+    snprintf(path, sizeof(path), "%s/no/such/folder/x.io", dir);
+    CHECK(campaign_write_file(path, "x", 1, false) == -ENOENT);
+    test_rmrf(dir);
+    free(dir);
+}
+
 static void test_finding_rule(void)
 {
     const char *bp = "image create size=1M\n"
@@ -536,7 +567,7 @@ static void test_kill9_resume(void)
 }
 
 static const unit_test tests[] = {
-    UNIT(test_finding_rule), UNIT(test_mutate),
+    UNIT(test_write_file),   UNIT(test_finding_rule), UNIT(test_mutate),
     UNIT(test_dict),         UNIT(test_features),
     UNIT(test_flip_read),    UNIT(test_mutant_and_correct),
     UNIT(test_attribution),  UNIT(test_engine_abort),
