@@ -35,11 +35,15 @@
 #define BENCH_QEMU_TRACES 20
 #define BENCH_TRACE_CMDS 30
 
-static void bench_trace_io(script_cmd *c, prng *p, bool pattern)
+/* max_len 0: half the requests 64 to 256 KiB, half 512 B to 32 KiB;
+ * otherwise 512 B to max_len in sectors. */
+static void bench_trace_io(script_cmd *c, prng *p, bool pattern,
+                           uint64_t max_len)
 {
     uint64_t size = UINT64_C(16) << 20;
-    uint64_t len = prng_chance(p, 1, 2) ? (1 + prng_below(p, 4)) * 65536
-                                        : (1 + prng_below(p, 64)) * 512;
+    uint64_t len = max_len ? (1 + prng_below(p, max_len / 512)) * 512
+                   : prng_chance(p, 1, 2) ? (1 + prng_below(p, 4)) * 65536
+                                          : (1 + prng_below(p, 64)) * 512;
     uint64_t off = prng_chance(p, 1, 2) ? prng_below(p, size / 65536) * 65536
                                         : prng_below(p, size / 512) * 512;
     if (off + len > size)
@@ -52,7 +56,7 @@ static void bench_trace_io(script_cmd *c, prng *p, bool pattern)
     }
 }
 
-static script *bench_trace_make(uint64_t seed)
+static script *bench_trace_make(uint64_t seed, uint64_t max_len)
 {
     static const script_kind kinds[] = {
         SCRIPT_WRITE,     SCRIPT_WRITE,     SCRIPT_WRITE,  SCRIPT_READ,
@@ -76,8 +80,9 @@ static script *bench_trace_make(uint64_t seed)
         }
         if (kinds[k] == SCRIPT_AIO_FLUSH || kinds[k] == SCRIPT_FLUSH)
             continue;
-        bench_trace_io(c, &p, kinds[k] == SCRIPT_WRITE ||
-                                  kinds[k] == SCRIPT_AIO_WRITE);
+        bench_trace_io(c, &p,
+                       kinds[k] == SCRIPT_WRITE || kinds[k] == SCRIPT_AIO_WRITE,
+                       max_len);
         if (k == 10) { /* the last `write`: write -z */
             c->io.flags = SCRIPT_F_ZERO;
         }
@@ -306,13 +311,37 @@ static void bench_fuzz_set(exec_result *r)
     free(set);
 }
 
+/* The same generator with requests of 512 B to 4 KiB: how fast traces run
+ * when they move little data (a speed curve, not a different target). */
+static void bench_small_set(exec_result *r)
+{
+    script **set = calloc(BENCH_TRACES, sizeof(*set));
+    size_t n = 0;
+    unsigned failed;
+
+    while (set && n < BENCH_TRACES &&
+           (set[n] = bench_trace_make(1000 + n, 4096)))
+        n++;
+    if (n == BENCH_TRACES) {
+        double el = bench_exec_set(set, n, r, &failed);
+        printf("%-34s %10.0f traces/s (%.0f requests/s; the same generator, "
+               "requests of 512 B to 4 KiB; %u not ok)\n",
+               "small-request traces, in-process", n / el,
+               n * BENCH_TRACE_CMDS / el, failed);
+        bench_floor_line("small-request traces, data floor", set, n, el / n);
+    }
+    for (size_t i = 0; i < n; i++)
+        script_free(set[i]);
+    free(set);
+}
+
 void bench_traces(void)
 {
     script **set = calloc(BENCH_TRACES, sizeof(*set));
     exec_result *r = malloc(sizeof(*r));
     int ok = set && r;
     for (int i = 0; ok && i < BENCH_TRACES; i++)
-        ok = (set[i] = bench_trace_make(1000 + (uint64_t)i)) != NULL;
+        ok = (set[i] = bench_trace_make(1000 + (uint64_t)i, 0)) != NULL;
     unsigned failed = 0;
     if (ok) {
         double el = bench_exec_set(set, BENCH_TRACES, r, &failed);
@@ -323,6 +352,7 @@ void bench_traces(void)
                BENCH_TRACE_CMDS, failed);
         double floor = bench_floor_line("traces, data floor", set,
                                         BENCH_TRACES, el / BENCH_TRACES);
+        bench_small_set(r);
         bench_fuzz_set(r);
         bench_traces_qemu(set, el / BENCH_TRACES, floor);
     }

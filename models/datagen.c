@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "prng.h"
+#include "simd.h"
 
 #define DG_GOLDEN 0x9e3779b97f4a7c15ull
 
@@ -59,11 +60,8 @@ bool datagen_equal(const datagen_src *a, const datagen_src *b)
  * the same arithmetic on each lane, so the bytes are those of the scalar
  * loop; without AVX-512 at run time it writes nothing. Filling write data
  * is the largest single cost of a fuzz campaign, hence the vector path. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define DG_VECTOR 1
-__attribute__((target("avx512f,avx512dq"))) static size_t
-dg_words_avx512(uint64_t z0, uint8_t *p, size_t n)
+#ifdef SIMD_X86
+SIMD_AVX512 static size_t dg_words_avx512(uint64_t z0, uint8_t *p, size_t n)
 {
     const __m512i gold = _mm512_set1_epi64((long long)DG_GOLDEN);
     const __m512i step = _mm512_set1_epi64((long long)(8 * DG_GOLDEN));
@@ -89,8 +87,8 @@ dg_words_avx512(uint64_t z0, uint8_t *p, size_t n)
 
 static size_t dg_words_fast(uint64_t z0, uint8_t *p, size_t n)
 {
-#ifdef DG_VECTOR
-    if (n >= 8 && __builtin_cpu_supports("avx512dq"))
+#ifdef SIMD_X86
+    if (n >= 8 && simd_avx512())
         return dg_words_avx512(z0, p, n);
 #endif
     (void)z0;

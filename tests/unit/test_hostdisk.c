@@ -15,6 +15,7 @@
  * Ownership: every test creates and destroys its own disks and buffers;
  * temporary files come from mkstemp under /tmp and are unlinked.
  */
+#include "hostdisk_int.h"
 #include "test_hostdisk.h"
 
 /* ---- the flat reference ------------------------------------------------ */
@@ -610,7 +611,35 @@ static void test_load_unaligned(void)
     host_destroy(b);
 }
 
+/* hd_first_nz, the zero scan behind sparse pages (its vector path and its
+ * scalar tail alike): the first non-zero byte at every kind of position,
+ * alignment and length, against a byte loop. */
+static void test_first_nz(void)
+{
+    static unsigned char b[70000];
+    prng g = prng_seeded(11);
+
+    for (int it = 0; it < 20000; it++) {
+        memset(b, 0, sizeof(b));
+        size_t off = prng_below(&g, 4096);
+        size_t n = prng_below(&g, sizeof(b) - off + 1);
+        size_t pos = prng_below(&g, n + 1); /* n: all zero */
+        if (pos < n) {
+            b[off + pos] = (unsigned char)(1 + prng_below(&g, 255));
+            b[off + pos + prng_below(&g, n - pos)] = 7; /* later ones too */
+        }
+        size_t want = n;
+        for (size_t i = 0; i < n; i++)
+            if (b[off + i]) {
+                want = i;
+                break;
+            }
+        CHECK_EQ(hd_first_nz(b + off, n), want);
+    }
+}
+
 static const unit_test tests[] = {
+    UNIT(test_first_nz),
     UNIT(test_random_vs_flat),
     UNIT(test_holes_and_eof),
     UNIT(test_sparse),
