@@ -218,6 +218,46 @@ static bool cluster_free(const eng *e, uint64_t idx, uint64_t rc)
     return rc == 0 && !fixed_metadata(e, idx) && !busy_cluster(e, idx);
 }
 
+/* Refcounts of ascending clusters, the current refcount block held
+ * between calls: the free-cluster search reads one entry after another,
+ * and a cache lookup per entry was the search's whole cost. Only the
+ * lookup of a new block may yield, and the held block is put back before
+ * it, so which blocks the cache keeps is what one lookup per entry keeps. */
+typedef struct rc_cursor {
+    uint64_t rti; /* table index of blk (valid while have) */
+    uint8_t *blk; /* NULL: no block there, every refcount is 0 */
+    bool have;
+} rc_cursor;
+
+static int cursor_co_get(eng *e, rc_cursor *k, uint64_t cluster,
+                         uint64_t *out)
+{
+    uint64_t rti = cluster >> e->rb_bits, rbo;
+
+    if (!k->have || k->rti != rti) {
+        if (k->blk)
+            eng_cache_put(e->rb_cache, &k->blk);
+        k->have = false;
+        int ret = block_offset(e, rti, &rbo);
+        if (ret == 0 && rbo)
+            ret = eng_cache_co_get(e->rb_cache, rbo, &k->blk);
+        if (ret < 0)
+            return ret;
+        k->rti = rti;
+        k->have = true;
+    }
+    *out = k->blk ? rb_get(e, k->blk,
+                           cluster & ((UINT64_C(1) << e->rb_bits) - 1))
+                  : 0;
+    return 0;
+}
+
+static void cursor_put(eng *e, rc_cursor *k)
+{
+    if (k->blk)
+        eng_cache_put(e->rb_cache, &k->blk);
+}
+
 static int find_free_co(eng *e, uint64_t n, uint64_t *out)
 {
     /* freed clusters may be handed out only once the L2 tables that
@@ -227,13 +267,15 @@ static int find_free_co(eng *e, uint64_t n, uint64_t *out)
         return ret;
     uint64_t idx = e->free_hint, start = 0, run = 0, first_free = UINT64_MAX;
     uint64_t first_busy = UINT64_MAX;
+    rc_cursor k = {0};
     while (run < n) {
         if (idx >= max_cluster(e)) {
+            cursor_put(e, &k);
             eng_set_err(e, "no free host cluster below 2^56");
             return -ENOSPC;
         }
         uint64_t rc;
-        ret = eng_refcount_co_get(e, idx, &rc);
+        ret = cursor_co_get(e, &k, idx, &rc);
         if (ret < 0)
             return ret;
         bool busy = rc == 0 && busy_cluster(e, idx);
@@ -249,6 +291,7 @@ static int find_free_co(eng *e, uint64_t n, uint64_t *out)
         }
         idx++;
     }
+    cursor_put(e, &k);
     /* the caller may not use the run; busy clusters free up later */
     e->free_hint = eng_min(first_free, first_busy);
     *out = start;
