@@ -526,6 +526,17 @@ static bool test_wait_progress(const char *dir)
     return false;
 }
 
+/* Waits (up to 60 s) until no process of group pgid is left. */
+static bool test_wait_group_gone(pid_t pgid)
+{
+    for (int i = 0; i < 6000; i++) {
+        if (kill(-pgid, 0) < 0 && errno == ESRCH)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
 static void test_kill9_resume(void)
 {
     char *dir = test_tmpdir();
@@ -536,13 +547,15 @@ static void test_kill9_resume(void)
     pid_t pid = fork();
     if (pid == 0) {
         campaign_stats st;
+        setpgid(0, 0); /* the campaign and its workers, one group */
         _exit(campaign_run(&o, &st) == 0 ? 0 : 1);
     }
     CHECK(pid > 0);
+    setpgid(pid, pid); /* either side may win the race; both ask the same */
     CHECK(test_wait_progress(dir));
-    kill(pid, SIGKILL);
+    kill(-pid, SIGKILL); /* as a kill -9 of everything at once */
     waitpid(pid, NULL, 0);
-    usleep(200000); /* the workers die with the supervisor */
+    CHECK(test_wait_group_gone(pid)); /* no worker still writing */
     size_t q1 = 0, f1 = test_check_whole(dir, &q1);
     CHECK(f1 >= 1 && q1 >= 20);
 
