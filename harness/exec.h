@@ -112,6 +112,13 @@ typedef struct exec_result {
     eng_event trail[EXEC_TRAIL_MAX];
     size_t ntrail;
     char trail_req[64]; /* that request, e.g. "aio_write line 7" */
+    /* The failure's class within its verdict, for tools that must not
+     * trade one failure for another (the shrinker): a data-mismatch that
+     * the -P check alone found (the model accepted the bytes); for an
+     * unexpected-error, the error the request failed with (0: it
+     * succeeded) and the one the script expected (0: none). */
+    bool by_pattern;
+    int err_got, err_expected;
     /* Every image's bytes at the end (after the trace's close and check,
      * or as left by the failure), in creation order. */
     exec_image_hash hashes[EXEC_MAX_HASHES];

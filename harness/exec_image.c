@@ -244,6 +244,7 @@ static bool exec_expect_met(exec *x, bool met)
 {
     if (!x->pending_expect || met)
         return true;
+    exec_fail_class(x, 0, x->pending_expect);
     return exec_fail(x, NULL, SCRIPT_V_UNEXPECTED_ERROR,
                      "the command succeeded, expected it to fail with %s",
                      script_errno_name(x->pending_expect));

@@ -293,6 +293,11 @@ bool exec_co_werror_stop(exec *x, exec_req *q);
  * with a message; the first verdict wins. Always returns false. */
 bool exec_fail(exec *x, const exec_req *q, script_verdict v, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));
+/* Before an exec_fail of unexpected-error: the error the request got (0:
+ * none) and the one expected (0: none), kept with the verdict when that
+ * exec_fail is the one that records it (exec_result.err_*). */
+void exec_fail_class(exec *x, int got, int expected);
+
 /* Append a line to the verdict's detail text. */
 void exec_detail(exec *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -163,6 +163,7 @@ static bool exec_pattern_check(exec *x, exec_req *q)
     datagen_src want = datagen_pattern(q->pattern);
     uint64_t i = a + datagen_mismatch(&want, 0, q->buf + a, n);
     if (i < a + n) {
+        x->r->by_pattern = !x->over; /* when this verdict is the one kept */
         exec_printf(x,
                     "Pattern verification failed at offset %" PRIu64
                     ", %" PRIu64 " bytes",
@@ -302,11 +303,13 @@ static void exec_report(exec *x, const exec_req *q)
 
 bool exec_judge(exec *x, exec_req *q, bool *met)
 {
-    if (q->oor && q->ret == 0)
+    if (q->oor && q->ret == 0) {
+        exec_fail_class(x, 0, EINVAL); /* it must be refused */
         return exec_fail(x, q, SCRIPT_V_UNEXPECTED_ERROR,
                          "%s past the end of the virtual disk succeeded; the "
                          "engine must refuse it",
                          exec_op_name(q));
+    }
     if (q->injected && q->ret == 0)
         return exec_fail(x, q, SCRIPT_V_ERROR_SWALLOWED,
                          "%s succeeded although an injected error failed "
@@ -318,6 +321,7 @@ bool exec_judge(exec *x, exec_req *q, bool *met)
         return true;
     }
     if (q->ret < 0) {
+        exec_fail_class(x, -q->ret, q->expect_err);
         exec_fail(x, q, SCRIPT_V_UNEXPECTED_ERROR, "%s failed: %s%s%s",
                   exec_op_name(q), strerror(-q->ret),
                   q->expect_err ? ", expected " : "",
@@ -325,10 +329,12 @@ bool exec_judge(exec *x, exec_req *q, bool *met)
         exec_take_trail(x, q, q->sr); /* where the error came from */
         return false;
     }
-    if (q->expect_err && !met)
+    if (q->expect_err && !met) {
+        exec_fail_class(x, 0, q->expect_err);
         return exec_fail(x, q, SCRIPT_V_UNEXPECTED_ERROR,
                          "%s succeeded, expected it to fail with %s",
                          exec_op_name(q), script_errno_name(q->expect_err));
+    }
     return true;
 }
 

@@ -38,6 +38,14 @@ bool exec_fail(exec *x, const exec_req *q, script_verdict v, const char *fmt,
     return false;
 }
 
+void exec_fail_class(exec *x, int got, int expected)
+{
+    if (x->over)
+        return; /* the verdict kept is an earlier one */
+    x->r->err_got = got;
+    x->r->err_expected = expected;
+}
+
 void exec_detail(exec *x, const char *fmt, ...)
 {
     exec_result *r = x->r;

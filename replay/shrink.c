@@ -147,30 +147,21 @@ static bool shrink_parses(shrink_ctx *c, const script_cmd *cmds, size_t n)
  *     bytes: the person's expectation, not the engine, is wrong there) is
  *     another class than one the shadow model found;
  *   - unexpected-error keeps its error (a request pushed past the end of a
- *     shrunk image fails with EINVAL, not with the ENOSPC being kept).
- * It reads the executor's one-line messages (harness/exec_io.c).
+ *     shrunk image fails with EINVAL, not with the ENOSPC being kept), or,
+ *     when the request succeeded, the error that was expected of it.
+ * It reads the executor's structured class (exec_result), not its text.
  */
 static uint64_t shrink_class(const exec_result *r)
 {
-    const char *m = r->msg, *f;
-    size_t len = 0;
-
-    if (r->verdict == SCRIPT_V_DATA_MISMATCH && strstr(m, "not the pattern"))
-        return 1;
+    if (r->verdict == SCRIPT_V_DATA_MISMATCH)
+        return r->by_pattern;
     if (r->verdict != SCRIPT_V_UNEXPECTED_ERROR)
         return 0;
-    if ((f = strstr(m, " failed: "))) {
-        f += 9;
-        len = strcspn(f, ",");
-    } else if ((f = strstr(m, " succeeded"))) {
-        len = strlen(f);
-    } else {
-        return 0;
-    }
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)f[i]) * 1099511628211u;
-    return h;
+    if (r->err_got)
+        return UINT64_C(0x9e3779b97f4a7c15) * (2 * (uint64_t)r->err_got + 1);
+    if (r->err_expected)
+        return UINT64_C(0xbf58476d1ce4e5b9) * (2 * (uint64_t)r->err_expected + 1);
+    return 0;
 }
 
 /* The key a candidate must keep: its signature and its class. */
