@@ -513,6 +513,42 @@ static double fake_clock(void *opaque)
 }
 
 /* Bounds cut the work short, and the result and header say so. */
+/* The failure's class, as the executor reports it (exec_result's
+ * by_pattern, err_got, err_expected: what the shrinker keys on besides the
+ * signature), is set and is still the same after shrinking: an unexpected
+ * ENOSPC stays an ENOSPC, and a -P mismatch the model accepts stays one. */
+static void test_class_kept(void)
+{
+    static const char *enospc = "image create size=4M cluster_size=64k\n"
+                                "write -P 0x11 0 64k\n"
+                                "host limit 384k\n"
+                                "write -P 0x22 2M 64k\n"
+                                "read 0 64k\n";
+    static const char *pattern = "image create size=4M cluster_size=64k\n"
+                                 "write -P 0x11 1M 64k\n"
+                                 "write -P 0x33 3M 4k\n"
+                                 "read -P 0x12 1M 4k\n";
+    shrink_opts o = quick_opts();
+    shrink_stats st;
+    exec_result *r = calloc(1, sizeof(*r));
+    script *in = parse_text("enospc.io", enospc), *out = NULL;
+
+    out = in && r ? shrink_checked(in, &o, &st, "enospc") : NULL;
+    CHECK(out && exec_run(out, NULL, r) == 0);
+    CHECK(r && r->verdict == SCRIPT_V_UNEXPECTED_ERROR &&
+          r->err_got == ENOSPC && r->err_expected == 0);
+    script_free(out);
+    script_free(in);
+
+    in = parse_text("pattern.io", pattern);
+    out = in && r ? shrink_checked(in, &o, &st, "pattern class") : NULL;
+    CHECK(out && exec_run(out, NULL, r) == 0);
+    CHECK(r && r->verdict == SCRIPT_V_DATA_MISMATCH && r->by_pattern);
+    script_free(out);
+    script_free(in);
+    free(r);
+}
+
 static void test_bounds(void)
 {
     char *orig = read_text("regress/avail_sectors_on.io");
@@ -627,6 +663,7 @@ static const unit_test tests[] = {
     UNIT(test_deterministic),
     UNIT(test_schedule_to_breakpoints),
     UNIT(test_mutant_option_and_tags),
+    UNIT(test_class_kept),
     UNIT(test_bounds),
     UNIT(test_engine_abort_isolated),
     UNIT(test_regress_suite),
