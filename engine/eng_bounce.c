@@ -16,15 +16,19 @@
  * in flight.
  *
  * Invariants:
- *   - A bounce record is either idle (on e->bounce_idle, most recently
- *     used first, so a reused buffer holds an earlier read's bytes) or
- *     pending (on e->bounce_pending, its host read submitted and its done()
- *     not yet called). Pending records are never reused or freed by the
- *     engine: done() returns them to the idle list.
+ *   - Every record the engine made is on e->bounce_all until the engine
+ *     goes. A record is idle (also on e->bounce_idle, most recently used
+ *     first, so a reused buffer holds an earlier read's bytes), held by a
+ *     request, or pending (also on e->bounce_pending: its host read
+ *     submitted, its done() not yet called). Pending records are never
+ *     reused or freed by the engine: done() hands them back to their
+ *     request, or to the idle list when the request already completed.
  *   - eng_co_close drains (waits until nothing is pending); eng_destroy
- *     cannot wait, so it orphans pending records (b->e = NULL) and their
- *     done() frees them. The file's owner calls done() exactly once
- *     (eng.h), so nothing leaks and nothing is freed under a read.
+ *     cannot wait, so it frees every record but the pending ones, which it
+ *     orphans (b->e = NULL) for their done() to free. The file's owner
+ *     calls done() exactly once (eng.h), so nothing leaks and nothing is
+ *     freed under a read, even when a request waiting for its read is
+ *     abandoned with the scheduler.
  *   - Buffers are grown with their new bytes zeroed: stale bytes are
  *     earlier reads' bytes or zeroes, never uninitialised memory.
  *   - Deterministic: lists in submission / release order only.
@@ -41,7 +45,8 @@ struct eng_bounce {
     bool pending;   /* host read submitted, done() not yet called */
     bool abandoned; /* its request completed early: done() releases it */
     int ret;
-    eng_bounce *next;
+    eng_bounce *next;     /* e->bounce_idle or e->bounce_pending */
+    eng_bounce *all_next; /* e->bounce_all */
 };
 
 static void bounce_free(eng_bounce *b)
@@ -50,19 +55,29 @@ static void bounce_free(eng_bounce *b)
     free(b);
 }
 
+static void bounce_put(eng *e, eng_bounce *b)
+{
+    b->next = e->bounce_idle;
+    e->bounce_idle = b;
+}
+
 /* An idle record with room for len bytes (the most recently used first). */
 static eng_bounce *bounce_get(eng *e, size_t len)
 {
     eng_bounce *b = e->bounce_idle;
-    if (b)
+    if (b) {
         e->bounce_idle = b->next;
-    else if (!(b = calloc(1, sizeof(*b))))
-        return NULL;
+    } else {
+        if (!(b = calloc(1, sizeof(*b))))
+            return NULL;
+        b->all_next = e->bounce_all;
+        e->bounce_all = b;
+    }
     b->next = NULL;
     if (b->cap < len) {
         uint8_t *p = realloc(b->buf, len);
         if (!p) {
-            bounce_free(b);
+            bounce_put(e, b);
             return NULL;
         }
         memset(p + b->cap, 0, len - b->cap);
@@ -73,12 +88,6 @@ static eng_bounce *bounce_get(eng *e, size_t len)
     b->pending = b->abandoned = false;
     b->ret = 0;
     return b;
-}
-
-static void bounce_put(eng *e, eng_bounce *b)
-{
-    b->next = e->bounce_idle;
-    e->bounce_idle = b;
 }
 
 static void pending_unlink(eng *e, eng_bounce *b)
@@ -168,12 +177,14 @@ void eng_bounce_co_drain(eng *e)
 
 void eng_bounce_release(eng *e)
 {
-    while (e->bounce_idle) {
-        eng_bounce *b = e->bounce_idle;
-        e->bounce_idle = b->next;
-        bounce_free(b);
+    eng_bounce *b = e->bounce_all;
+    while (b) {
+        eng_bounce *next = b->all_next;
+        if (b->pending)
+            b->e = NULL; /* an orphan: its done() frees it */
+        else
+            bounce_free(b);
+        b = next;
     }
-    for (eng_bounce *b = e->bounce_pending; b; b = b->next)
-        b->e = NULL; /* orphans: their done() frees them */
-    e->bounce_pending = NULL;
+    e->bounce_all = e->bounce_idle = e->bounce_pending = NULL;
 }

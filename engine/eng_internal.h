@@ -318,9 +318,10 @@ struct eng {
     eng_cow_buf cow_pool[ENG_COW_POOL]; /* oldest first; eng_cow.c */
     unsigned n_cow_pool;
 
-    /* the early_completion mutant's bounced reads (eng_bounce.c): idle
-     * buffers, detached reads in flight, requests waiting for one */
-    eng_bounce *bounce_idle, *bounce_pending;
+    /* the early_completion mutant's bounced reads (eng_bounce.c): all
+     * buffers, the idle ones, those with a detached read in flight, and
+     * the requests waiting for a completion */
+    eng_bounce *bounce_all, *bounce_idle, *bounce_pending;
     eng_coqueue bounce_waiters;
 
     char last_err[256];

@@ -10,7 +10,8 @@
  * (zeroes of a fresh buffer, or an earlier read's bytes); close drains a
  * pending read; eng_destroy with a read pending orphans its buffer, which
  * the scheduler's cancellation frees (LeakSanitizer and ASan watch both
- * orders of teardown); an error injected at read_aio reaches the guest
+ * orders of teardown, and a request abandoned while it waits for its
+ * read); an error injected at read_aio reaches the guest
  * and the bounce buffer is reused after it.
  */
 #include "test_eng_util.h"
@@ -186,6 +187,25 @@ static void test_teardown_pending(void)
     teardown_with_pending(false, false);
 }
 
+/* A request waiting for its read when the scheduler goes: the read is
+ * cancelled, the request abandoned, and eng_destroy frees the buffer the
+ * request held (LeakSanitizer watches). */
+static void test_abandoned_waiter(void)
+{
+    tenv t;
+    estart(&t, ON);
+    rreq a = {t.e, CS, {0}, 1, false};
+    sched_spawn(t.s, rreq_body, &a, "A");
+    CHECK(sched_step(t.s)); /* A submits and waits */
+    CHECK_EQ(sched_detached_pending(t.s), 1);
+    sched_destroy(t.s);
+    CHECK(!a.done);
+    t.s = sched_create();
+    eng_destroy(t.e);
+    t.e = NULL;
+    tenv_fini(&t);
+}
+
 /* An error injected at read_aio fails the read before its host I/O, and
  * the bounce buffer goes back to the pool (the next read is exact). */
 static int fail_read(void *opaque, sched *s, sched_req *r, eng_event ev)
@@ -214,6 +234,7 @@ static const unit_test tests[] = {
     UNIT(test_two_reads),
     UNIT(test_stale_earlier_read),
     UNIT(test_teardown_pending),
+    UNIT(test_abandoned_waiter),
     UNIT(test_error_reaches_guest),
 };
 
