@@ -40,12 +40,30 @@ typedef struct eng_file eng_file;
  * interleaves requests). Reads past the end of the file return zeroes.
  * Return 0 on success (the whole range was transferred) or -errno.
  */
+/*
+ * A detached host read (eng_file_ops.aio_pread): the submitter does not wait
+ * for it. The file's owner calls done() exactly once for every submission
+ * that returned 0, outside every coroutine (it may wake coroutines through
+ * the runtime, it must not yield): with the read's result once the data is
+ * in buf, or with -ECANCELED, buf untouched, when the owner goes away with
+ * the read still pending. buf and the eng_aio stay valid until then.
+ */
+typedef struct eng_aio eng_aio;
+struct eng_aio {
+    void (*done)(eng_aio *aio, int ret);
+};
+
 typedef struct eng_file_ops {
     int (*co_pread)(eng_file *f, uint64_t off, void *buf, size_t len);
     int (*co_pwrite)(eng_file *f, uint64_t off, const void *buf, size_t len);
     int (*co_flush)(eng_file *f);
     int (*co_truncate)(eng_file *f, uint64_t size);
     uint64_t (*size)(eng_file *f); /* current length in bytes; never yields */
+    /* Optional (NULL: not offered). Start a read into buf and return at
+     * once, never yielding: 0 when submitted (aio->done follows), or
+     * -errno. Only the early_completion mutant's read path uses it. */
+    int (*aio_pread)(eng_file *f, uint64_t off, void *buf, size_t len,
+                     eng_aio *aio);
 } eng_file_ops;
 
 struct eng_file {

@@ -15,6 +15,7 @@
  *   eng_alloc.c    allocation for writes: in-flight dependencies, L2 link
  *   eng_cow.c      copy-on-write, merged with the guest data when contiguous
  *   eng_rw.c       read/write/flush/map request paths
+ *   eng_bounce.c   bounced, detached guest reads (early_completion only)
  *   eng_zero.c     write-zeroes, discard, truncate
  *   eng_status.c   block status, the preallocation probe, is_zero
  *   eng_mutant.c   the zoo table
@@ -202,6 +203,10 @@ void eng_comutex_unlock(const eng_runtime *rt, eng_comutex *m);
 /* Wait on q: enqueue, release m, park until woken, take m again. */
 void eng_coqueue_co_wait(const eng_runtime *rt, eng_coqueue *q, eng_comutex *m,
                          const char *why);
+/* Wait on q without a mutex (the caller holds none): enqueue, park until
+ * woken. */
+void eng_coqueue_co_wait_unlocked(const eng_runtime *rt, eng_coqueue *q,
+                                  const char *why);
 void eng_coqueue_wake_all(const eng_runtime *rt, eng_coqueue *q);
 
 /* ---- table caches (eng_cache.c) ---------------------------------------- */
@@ -261,6 +266,9 @@ typedef struct eng_busy {
     struct eng_busy *prev, *next;
 } eng_busy;
 
+/* A bounce buffer with its detached host read (eng_bounce.c). */
+typedef struct eng_bounce eng_bounce;
+
 /* A pooled copy-on-write buffer (eng_cow.c). */
 typedef struct eng_cow_buf {
     uint8_t *buf;
@@ -309,6 +317,12 @@ struct eng {
 
     eng_cow_buf cow_pool[ENG_COW_POOL]; /* oldest first; eng_cow.c */
     unsigned n_cow_pool;
+
+    /* the early_completion mutant's bounced reads (eng_bounce.c): all
+     * buffers, the idle ones, those with a detached read in flight, and
+     * the requests waiting for a completion */
+    eng_bounce *bounce_all, *bounce_idle, *bounce_pending;
+    eng_coqueue bounce_waiters;
 
     char last_err[256];
 };
@@ -437,6 +451,17 @@ int eng_rw_co_read_cow(eng *e, uint64_t off, void *buf, uint64_t len);
 int eng_rw_co_write(eng *e, uint64_t off, const void *buf, uint64_t len);
 /* Checks common to every guest request. */
 int eng_rw_check(eng *e, uint64_t off, uint64_t len, bool write);
+
+/* ---- bounced reads (eng_bounce.c) ------------------------------------- */
+
+/* Read host [host, host + len) into buf through a bounce buffer and a
+ * detached host read (announcing read_aio first); the early_completion
+ * mutant's path, which may return before the host read finished. */
+int eng_bounce_co_read(eng *e, uint64_t host, uint8_t *buf, size_t len);
+/* Wait until no detached read of e is in flight (close). */
+void eng_bounce_co_drain(eng *e);
+/* Free idle bounce buffers; orphan those still in flight (destroy). */
+void eng_bounce_release(eng *e);
 
 /* ---- block status (eng_status.c) -------------------------------------- */
 

@@ -88,6 +88,14 @@ void eng_coqueue_co_wait(const eng_runtime *rt, eng_coqueue *q, eng_comutex *m,
     eng_comutex_co_lock(rt, m);
 }
 
+void eng_coqueue_co_wait_unlocked(const eng_runtime *rt, eng_coqueue *q,
+                                  const char *why)
+{
+    eng_waiter w = {.co = rt->self(rt->opaque)};
+    queue_push(q, &w);
+    waiter_co_park(rt, &w, why);
+}
+
 void eng_coqueue_wake_all(const eng_runtime *rt, eng_coqueue *q)
 {
     eng_waiter *w;

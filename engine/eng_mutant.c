@@ -176,6 +176,18 @@ static const eng_mutant_info mutants[ENG_MUT_COUNT] = {
         "and one entry serves two tables, so a refcount update is lost or "
         "lands in the wrong cluster",
     },
+    [ENG_MUT_EARLY_COMPLETION] = {
+        "early_completion",
+        "QEMU launchpad bug 1745312 (copied to QEMU's GitLab as issue 56): "
+        "intermittent \"General failure reading drive\" under MS-DOS 6.22 "
+        "with the isapc machine's IDE, a timing bug only some interleavings "
+        "expose",
+        "a guest read through the engine's bounce buffer waits for the next "
+        "completion of any of the engine's host reads instead of its own, "
+        "so when another read's I/O completes first the request copies the "
+        "bounce buffer's stale bytes to the guest and completes while its "
+        "host read is still in flight",
+    },
 };
 
 const eng_mutant_info *eng_mutant_get(eng_mutant m)

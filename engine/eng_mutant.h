@@ -28,7 +28,8 @@
     X(ENOSPC_PUBLISH_L2, "enospc_publish_l2")                                  \
     X(ZERO_UNMAP_STALE_L2, "zero_unmap_stale_l2")                              \
     X(ALLOC_ABORT_FREES_LIVE, "alloc_abort_frees_live")                        \
-    X(REFCOUNT_READ_UNPINNED, "refcount_read_unpinned")
+    X(REFCOUNT_READ_UNPINNED, "refcount_read_unpinned")                        \
+    X(EARLY_COMPLETION, "early_completion")
 
 typedef enum eng_mutant {
 #define ENG_MUT_ENUM(id, name) ENG_MUT_##id,

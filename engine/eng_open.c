@@ -211,6 +211,7 @@ static void free_eng(eng *e)
     eng_cache_destroy(e->l2_cache);
     eng_cache_destroy(e->rb_cache);
     eng_cow_pool_free(e);
+    eng_bounce_release(e);
     free(e->l1);
     free(e->rt_table);
     free(e);
@@ -262,6 +263,7 @@ int eng_co_open(const eng_runtime *rt, eng_file *f, const eng_open_opts *o,
 int eng_co_close(eng *e)
 {
     int ret = 0;
+    eng_bounce_co_drain(e); /* detached reads write into our buffers */
     if (!e->read_only)
         ret = eng_co_flush(e);
     assert(!e->allocs && !e->busy && !e->lock.locked);

@@ -39,6 +39,24 @@ static bool zero_reads_backing(const eng *e, eng_ctype type, bool cow)
            eng_mutant_on(e, ENG_MUT_ZERO_CLUSTER_COW_BACKING);
 }
 
+/* Whether a guest read of a data cluster takes the bounced, detached path
+ * (only the early_completion mutant does that). */
+static bool early_completion(const eng *e, bool cow)
+{
+    /*
+     * Mutant early_completion (the class of QEMU launchpad bug 1745312:
+     * intermittent "General failure reading drive" under MS-DOS on the
+     * isapc machine's IDE, a transfer completed before its data was in):
+     * a guest read of a data cluster goes through an engine-owned bounce
+     * buffer with a detached host read, and completes at the next
+     * completion of any of the engine's reads instead of its own
+     * (eng_bounce.c). With another read's host I/O completed first, the
+     * guest gets the bounce buffer's stale bytes. The correct engine
+     * reads into the guest buffer and waits for that very read.
+     */
+    return !cow && eng_mutant_on(e, ENG_MUT_EARLY_COMPLETION);
+}
+
 /* One run of one cluster type (cow: a copy-on-write read). */
 static int read_run_co(eng *e, uint64_t off, uint8_t *buf, uint64_t *len,
                        bool cow)
@@ -66,7 +84,10 @@ static int read_run_co(eng *e, uint64_t off, uint8_t *buf, uint64_t *len,
         }
         break;
     case ENG_C_NORMAL:
-        ret = eng_co_hread(e, ENG_EV_READ_AIO, host, buf, *len);
+        if (early_completion(e, cow))
+            ret = eng_bounce_co_read(e, host, buf, *len);
+        else
+            ret = eng_co_hread(e, ENG_EV_READ_AIO, host, buf, *len);
         eng_busy_end(e, &b);
         break;
     default:

@@ -413,12 +413,24 @@ static uint64_t exec_file_size(eng_file *f)
     return xf->inner->ops->size(xf->inner);
 }
 
+/* A detached read (the early_completion mutant's path) passes through; the
+ * flip fault hits only reads that their request waits for. */
+static int exec_file_aio_pread(eng_file *f, uint64_t off, void *buf,
+                               size_t len, eng_aio *aio)
+{
+    exec_file *xf = exec_file_of(f);
+    if (!xf->inner->ops->aio_pread)
+        return -ENOTSUP;
+    return xf->inner->ops->aio_pread(xf->inner, off, buf, len, aio);
+}
+
 static const eng_file_ops exec_file_ops = {
     .co_pread = exec_file_co_pread,
     .co_pwrite = exec_file_co_pwrite,
     .co_flush = exec_file_co_flush,
     .co_truncate = exec_file_co_truncate,
     .size = exec_file_size,
+    .aio_pread = exec_file_aio_pread,
 };
 
 void exec_file_init(exec *x, exec_file *xf, eng_file *inner)

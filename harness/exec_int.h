@@ -48,6 +48,11 @@
 #include "script.h"
 #include "shadow.h"
 
+/* What a guest read's buffer holds before the engine fills it (exec_io.c):
+ * fixed, so bytes a faulty engine leaves untouched are the same in every
+ * run, and not zero, so they differ from the zeroes of unwritten data. */
+#define EXEC_READ_FILL 0xa5
+
 typedef struct exec exec;
 typedef struct exec_sticky exec_sticky;
 

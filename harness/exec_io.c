@@ -516,7 +516,10 @@ static exec_op exec_io_op(const script_cmd *c)
     }
 }
 
-/* The request's buffer: the data of a write, room for a read. */
+/* The request's buffer: the data of a write, room for a read. A read's
+ * buffer is filled with EXEC_READ_FILL before the read is issued, so bytes
+ * an engine leaves untouched read the same in every run (never malloc's
+ * garbage), and are not zeroes that a correct read might return. */
 static bool exec_io_buffer(exec *x, exec_req *q)
 {
     if (q->op != XOP_READ && q->op != XOP_WRITE)
@@ -525,6 +528,8 @@ static bool exec_io_buffer(exec *x, exec_req *q)
     if (!q->buf)
         return exec_fail(x, q, SCRIPT_V_SCRIPT_ERROR,
                          "out of memory for a %" PRIu64 "-byte buffer", q->len);
+    if (q->op == XOP_READ)
+        memset(q->buf, EXEC_READ_FILL, q->len);
     if (q->op == XOP_WRITE) {
         q->src = q->flags & SCRIPT_F_PATTERN
                      ? datagen_pattern(q->pattern)

@@ -14,7 +14,10 @@
  *
  * Invariants: those of sched_int.h; s->nparked counts requests in state
  * PARKED; one step is one request run until it parks or finishes, or one
- * I/O completion, and s->steps counts them.
+ * I/O completion (waited-for or detached: both are candidates, in
+ * submission order), and s->steps counts them. A detached I/O keeps the
+ * run loops going after its submitter finished: "idle" means no request
+ * ready and no I/O of either kind pending.
  */
 #include <assert.h>
 #include <errno.h>
@@ -99,6 +102,8 @@ void sched_destroy(sched *s)
     if (!s)
         return;
     assert(!s->running && "sched_destroy from inside a request");
+    /* first, while every coroutine its done() may wake still exists */
+    sched_io_cancel_detached(s);
     while (s->all_head) {
         sched_req *r = s->all_head;
         s->all_head = r->all_next;
@@ -140,6 +145,11 @@ void sched_set_budget(sched *s, uint64_t steps)
 uint64_t sched_steps(const sched *s)
 {
     return s->steps;
+}
+
+size_t sched_detached_pending(const sched *s)
+{
+    return s->io.detached;
 }
 
 void sched_set_event_hook(sched *s, sched_event_hook *hook, void *opaque)
@@ -297,7 +307,7 @@ bool sched_step(sched *s)
     if (k < s->ready.n)
         run_req(s, queue_take(&s->ready, k));
     else
-        sched_io_complete(s, queue_take(&s->io, k - s->ready.n));
+        sched_io_complete(s, sched_io_take(s, k - s->ready.n));
     return true;
 }
 
@@ -444,9 +454,18 @@ void sched_describe(const sched *s, char *buf, size_t len)
     for (const sched_req *r = s->all_head; r; r = r->all_next)
         live++;
     out(&o,
-        "%zu live request%s, %zu ready, %zu parked, %zu I/O pending, "
+        "%zu live request%s, %zu ready, %zu parked, %zu I/O pending%s, "
         "%" PRIu64 " steps\n",
-        live, live == 1 ? "" : "s", s->ready.n, s->nparked, s->io.n, s->steps);
+        live, live == 1 ? "" : "s", s->ready.n, s->nparked, s->io.n,
+        s->io.detached ? " (some detached)" : "", s->steps);
     for (const sched_req *r = s->all_head; r; r = r->all_next)
         describe_req(r, &o);
+    for (const sched_io *io = s->io.head; io; io = io->q_next) {
+        char what[96];
+        if (io->req)
+            continue;
+        sched_io_what(io, what, sizeof(what));
+        out(&o, "detached %s, submitted by request %" PRIu64 "\n", what,
+            io->owner);
+    }
 }

@@ -7,7 +7,10 @@
  * it waits on another request (engine locks), or a breakpoint holds it.
  * Host I/O submitted through a scheduler-made eng_file is queued; the
  * scheduler performs it on the backend (reads copy data at completion time,
- * writes apply at completion time) and wakes the submitter.
+ * writes apply at completion time) and wakes the submitter. A detached read
+ * (aio_pread) is queued the same way but nobody waits for it: at its
+ * completion the scheduler calls its eng_aio's done() from the main
+ * context, even when the request that submitted it has finished.
  *
  * Policies decide which runnable thing goes next:
  *   SCHED_FIFO:   the oldest ready request runs first; when none is ready,
@@ -55,13 +58,18 @@ typedef enum sched_status {
 
 sched *sched_create(void);
 /* Frees everything. Requests still alive are abandoned (their coroutines are
- * freed without running further). */
+ * freed without running further); detached reads still pending are
+ * cancelled first (done(-ECANCELED), their buffers untouched). */
 void sched_destroy(sched *s);
 
 void sched_set_policy(sched *s, sched_policy p, uint64_t seed);
 void sched_set_tape(sched *s, const uint8_t *tape, size_t len); /* copied */
 void sched_set_budget(sched *s, uint64_t steps); /* 0: unlimited */
 uint64_t sched_steps(const sched *s);
+/* Detached host reads (eng_file_ops.aio_pread) not yet completed. They are
+ * completed by steps like any I/O, and may outlive the request that
+ * submitted them; sched_destroy cancels the rest (done(-ECANCELED)). */
+size_t sched_detached_pending(const sched *s);
 
 /*
  * Event hook: called (inside the announcing coroutine) for every event the

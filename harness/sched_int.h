@@ -5,13 +5,21 @@
  *
  * Invariants:
  *   - Every live request is on s->all (spawn order) and in exactly one
- *     state; a READY request is on s->ready, an IO request on s->io, and
- *     no other request is on either queue.
- *   - Queues are FIFO: requests join at the tail, so their order is the
- *     order in which they became ready / submitted I/O. Nothing is ever
- *     ordered by address.
- *   - A request has at most one I/O in flight (it waits for it), so the
- *     I/O record lives inside the request: queuing I/O allocates nothing.
+ *     state; a READY request is on s->ready, an IO request has its own
+ *     I/O record (r->io) on s->io, and no other request is on s->ready.
+ *   - s->io holds I/O records, not requests: a waited-for I/O (io->req is
+ *     its suspended submitter) or a detached one (io->req NULL, io->aio
+ *     set), which its submitter does not wait for and which may outlive
+ *     it; at completion a waited-for I/O makes its request ready, a
+ *     detached one calls io->aio->done() (main context) and is freed.
+ *   - Queues are FIFO: records join at the tail, so their order is the
+ *     order in which requests became ready / I/O was submitted. Nothing is
+ *     ever ordered by address.
+ *   - A request waits for at most one I/O at a time, so that record lives
+ *     inside the request: queuing a waited-for I/O allocates nothing. A
+ *     detached I/O is allocated at submission and freed at completion, or
+ *     cancelled (done(-ECANCELED), backend untouched) by sched_destroy;
+ *     either way its done() runs exactly once.
  *   - s->running is the request whose coroutine runs right now, NULL in
  *     the main context.
  *
@@ -45,7 +53,8 @@ typedef enum sched_io_kind {
 
 typedef struct sched_hfile sched_hfile;
 
-typedef struct sched_io {
+typedef struct sched_io sched_io;
+struct sched_io {
     sched_io_kind kind;
     sched_hfile *file;
     uint64_t off;     /* the new size for SIO_TRUNCATE */
@@ -53,7 +62,11 @@ typedef struct sched_io {
     const void *cbuf; /* SIO_WRITE: read at completion */
     size_t len;
     int result; /* 0 or -errno, set at completion */
-} sched_io;
+    sched_req *req; /* the suspended submitter; NULL: detached */
+    eng_aio *aio;   /* detached: told at completion */
+    uint64_t owner; /* detached: id of the submitting request, 0: main */
+    sched_io *q_next; /* link on s->io */
+};
 
 struct sched_req {
     sched *s;
@@ -68,7 +81,7 @@ struct sched_req {
     sched_io io;
     eng_event trail[SCHED_TRAIL]; /* ring: trail_n % SCHED_TRAIL is next */
     uint64_t trail_n;
-    sched_req *q_next; /* link on s->ready or s->io */
+    sched_req *q_next; /* link on s->ready */
     sched_req *all_prev, *all_next;
 };
 
@@ -77,13 +90,20 @@ typedef struct sched_queue {
     size_t n;
 } sched_queue;
 
+typedef struct sched_ioq {
+    sched_io *head, *tail;
+    size_t n;        /* every pending I/O */
+    size_t detached; /* how many of them are detached */
+} sched_ioq;
+
 struct sched {
     sched_policy policy;
     prng rng;
     uint8_t *tape;
     size_t tape_len, tape_pos;
     uint64_t budget, steps, next_id;
-    sched_queue ready, io;
+    sched_queue ready;
+    sched_ioq io;
     sched_req *all_head, *all_tail;
     size_t nparked;
     sched_req *running;
@@ -99,9 +119,20 @@ void sched_queue_push(sched_queue *q, sched_req *r);
 /* Append r to the ready queue (state READY). */
 void sched_make_ready(sched *s, sched_req *r);
 
-/* sched_io.c: perform r's queued I/O on its backend, record the result and
- * make r ready. r has already been taken off s->io. */
-void sched_io_complete(sched *s, sched_req *r);
+/* sched_io.c: perform a queued I/O on its backend and record the result;
+ * then make its request ready, or (detached) call its done() and free it.
+ * io has already been taken off s->io. */
+void sched_io_complete(sched *s, sched_io *io);
+
+/* sched_io.c: take the k-th (0-based) pending I/O off s->io. */
+sched_io *sched_io_take(sched *s, size_t k);
+
+/* sched_io.c: cancel every pending detached I/O (done(-ECANCELED), no
+ * backend access), in submission order; waited-for ones stay queued. */
+void sched_io_cancel_detached(sched *s);
+
+/* sched_io.c: what io does, e.g. "host read NAME 0x10000+0x1000". */
+void sched_io_what(const sched_io *io, char *buf, size_t len);
 
 /* sched_io.c: free every eng_file made by sched_file. */
 void sched_files_free(sched *s);

@@ -3,21 +3,30 @@
  * queued record that the scheduler completes when its policy says so.
  *
  * co_pread / co_pwrite / co_flush / co_truncate, called from inside a
- * request, fill the request's I/O record, append the request to s->io
- * (state IO, with a formatted "host read NAME 0x10000+0x1000" reason) and
+ * request, fill the request's I/O record, append it to s->io (the request
+ * in state IO, with a formatted "host read NAME 0x10000+0x1000" reason) and
  * yield. sched_io_complete() later performs the operation on the backend
  * (a read copies the data at completion time, a write applies at completion
  * time), stores the result and makes the request ready; the submitter then
  * returns that result. size() is immediate and never yields.
  *
- * Invariants: a request has one I/O at a time; the buffers it passed stay
- * valid because the request is suspended until completion. Called outside
- * a request (main context) the I/O calls fail with -EINVAL rather than
- * block: there is nobody to suspend.
+ * aio_pread submits a detached read: a record of its own on s->io, and the
+ * submitter (a request, or the main context) goes on at once. The record
+ * may outlive its submitter's request; at completion the scheduler reads
+ * the data into the buffer and calls aio->done(aio, result) from the main
+ * context, then frees the record. sched_destroy cancels detached reads
+ * still pending: done(aio, -ECANCELED), buffer untouched.
  *
- * Ownership: the sched owns every sched_hfile (freed by sched_files_free);
- * the host_backend stays the caller's.
+ * Invariants: a request waits for one I/O at a time; the buffers it passed
+ * stay valid because the request is suspended until completion (for a
+ * detached read the submitter keeps the buffer until done()). Called
+ * outside a request (main context) the waiting I/O calls fail with -EINVAL
+ * rather than block: there is nobody to suspend.
+ *
+ * Ownership: the sched owns every sched_hfile (freed by sched_files_free)
+ * and every detached record; the host_backend stays the caller's.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,31 +63,70 @@ static const char *io_verb(sched_io_kind k)
     return "?";
 }
 
+static void ioq_push(sched_ioq *q, sched_io *io)
+{
+    io->q_next = NULL;
+    if (q->tail)
+        q->tail->q_next = io;
+    else
+        q->head = io;
+    q->tail = io;
+    q->n++;
+    if (!io->req)
+        q->detached++;
+}
+
+sched_io *sched_io_take(sched *s, size_t k)
+{
+    sched_ioq *q = &s->io;
+    sched_io **link = &q->head, *prev = NULL;
+
+    assert(k < q->n);
+    while (k--) {
+        prev = *link;
+        link = &prev->q_next;
+    }
+    sched_io *io = *link;
+    *link = io->q_next;
+    if (q->tail == io)
+        q->tail = prev;
+    io->q_next = NULL;
+    q->n--;
+    if (!io->req)
+        q->detached--;
+    return io;
+}
+
+void sched_io_what(const sched_io *io, char *buf, size_t len)
+{
+    const char *name = io->file->name ? io->file->name : "?";
+
+    if (io->kind == SIO_READ || io->kind == SIO_WRITE)
+        snprintf(buf, len, "host %s %s 0x%" PRIx64 "+0x%zx", io_verb(io->kind),
+                 name, io->off, io->len);
+    else if (io->kind == SIO_TRUNCATE)
+        snprintf(buf, len, "host truncate %s 0x%" PRIx64, name, io->off);
+    else
+        snprintf(buf, len, "host flush %s", name);
+}
+
 /* Queue io for the running request and suspend it until completion. */
 static int sio_co_submit(eng_file *f, const sched_io *io)
 {
     sched_hfile *hf = hfile_of(f);
     sched *s = hf->s;
     sched_req *r = s->running;
-    const char *name = hf->name ? hf->name : "?";
 
     if (!r)
         return -EINVAL;
     r->io = *io;
     r->io.file = hf;
     r->io.result = -EIO;
-    if (io->kind == SIO_READ || io->kind == SIO_WRITE)
-        snprintf(r->why_buf, sizeof(r->why_buf),
-                 "host %s %s 0x%" PRIx64 "+0x%zx", io_verb(io->kind), name,
-                 io->off, io->len);
-    else if (io->kind == SIO_TRUNCATE)
-        snprintf(r->why_buf, sizeof(r->why_buf), "host truncate %s 0x%" PRIx64,
-                 name, io->off);
-    else
-        snprintf(r->why_buf, sizeof(r->why_buf), "host flush %s", name);
+    r->io.req = r;
+    sched_io_what(&r->io, r->why_buf, sizeof(r->why_buf));
     r->state = REQ_IO;
     r->why = r->why_buf;
-    sched_queue_push(&s->io, r);
+    ioq_push(&s->io, &r->io);
     coro_yield();
     return r->io.result;
 }
@@ -107,6 +155,28 @@ static int sio_co_truncate(eng_file *f, uint64_t size)
     return sio_co_submit(f, &io);
 }
 
+/* A detached read: queued, and the caller goes on (see the top). */
+static int sio_aio_pread(eng_file *f, uint64_t off, void *buf, size_t len,
+                         eng_aio *aio)
+{
+    sched_hfile *hf = hfile_of(f);
+    sched *s = hf->s;
+    sched_io *io = calloc(1, sizeof(*io));
+
+    if (!io)
+        return -ENOMEM;
+    io->kind = SIO_READ;
+    io->file = hf;
+    io->off = off;
+    io->buf = buf;
+    io->len = len;
+    io->result = -EIO;
+    io->aio = aio;
+    io->owner = s->running ? s->running->id : 0;
+    ioq_push(&s->io, io);
+    return 0;
+}
+
 static uint64_t sio_size(eng_file *f)
 {
     return host_size(hfile_of(f)->b);
@@ -118,11 +188,11 @@ static const eng_file_ops sio_ops = {
     .co_flush = sio_co_flush,
     .co_truncate = sio_co_truncate,
     .size = sio_size,
+    .aio_pread = sio_aio_pread,
 };
 
-void sched_io_complete(sched *s, sched_req *r)
+void sched_io_complete(sched *s, sched_io *io)
 {
-    sched_io *io = &r->io;
     host_backend *b = io->file->b;
 
     switch (io->kind) {
@@ -139,7 +209,25 @@ void sched_io_complete(sched *s, sched_req *r)
         io->result = host_truncate(b, io->off);
         break;
     }
-    sched_make_ready(s, r);
+    if (io->req) {
+        sched_make_ready(s, io->req);
+        return;
+    }
+    /* main context: done() may wake requests, never yields */
+    io->aio->done(io->aio, io->result);
+    free(io);
+}
+
+void sched_io_cancel_detached(sched *s)
+{
+    while (s->io.detached) {
+        size_t k = 0;
+        for (const sched_io *io = s->io.head; io->req; io = io->q_next)
+            k++; /* the oldest detached one: there is one */
+        sched_io *io = sched_io_take(s, k);
+        io->aio->done(io->aio, -ECANCELED); /* may submit more: loop */
+        free(io);
+    }
 }
 
 eng_file *sched_file(sched *s, host_backend *b, const char *name)
