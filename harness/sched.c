@@ -431,8 +431,14 @@ static void describe_req(const sched_req *r, outbuf *o)
 
     out(o, "request %" PRIu64 " \"%s\": %s", r->id, r->label,
         state_name(r->state));
-    if (r->why && (r->state == REQ_PARKED || r->state == REQ_IO))
+    if (r->state == REQ_IO) {
+        char what[96]; /* formatted only here: I/O is submitted far more
+                        * often than a deadlock is described */
+        sched_io_what(&r->io, what, sizeof(what));
+        out(o, " on %s", what);
+    } else if (r->why && r->state == REQ_PARKED) {
         out(o, " on %s", r->why);
+    }
     out(o, "\n  last events:");
     if (n == 0)
         out(o, " none");

@@ -76,8 +76,7 @@ struct sched_req {
     void *arg;
     coro *co; /* NULL once done */
     sched_req_state state;
-    const char *why;  /* what a PARKED or IO request waits on */
-    char why_buf[96]; /* formatted reason of the I/O wait */
+    const char *why;  /* what a PARKED request waits on (an IO one: io) */
     sched_io io;
     eng_event trail[SCHED_TRAIL]; /* ring: trail_n % SCHED_TRAIL is next */
     uint64_t trail_n;

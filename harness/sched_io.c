@@ -4,8 +4,9 @@
  *
  * co_pread / co_pwrite / co_flush / co_truncate, called from inside a
  * request, fill the request's I/O record, append it to s->io (the request
- * in state IO, with a formatted "host read NAME 0x10000+0x1000" reason) and
- * yield. sched_io_complete() later performs the operation on the backend
+ * in state IO; a description such as "host read NAME 0x10000+0x1000" is
+ * formatted from the record only when a deadlock report asks, never per
+ * I/O) and yield. sched_io_complete() later performs the operation on the backend
  * (a read copies the data at completion time, a write applies at completion
  * time), stores the result and makes the request ready; the submitter then
  * returns that result. size() is immediate and never yields.
@@ -123,9 +124,8 @@ static int sio_co_submit(eng_file *f, const sched_io *io)
     r->io.file = hf;
     r->io.result = -EIO;
     r->io.req = r;
-    sched_io_what(&r->io, r->why_buf, sizeof(r->why_buf));
-    r->state = REQ_IO;
-    r->why = r->why_buf;
+    r->state = REQ_IO; /* what it waits on is r->io (sched_io_what) */
+    r->why = NULL;
     ioq_push(&s->io, &r->io);
     coro_yield();
     return r->io.result;
