@@ -172,6 +172,34 @@ static uint64_t shrink_key(const script *view, const exec_result *r,
     return sig->hash ^ shrink_class(r);
 }
 
+/* Runs cmds without their `mutant` lines: does it still fail with the
+ * target key? (Then the mutants are not what makes it fail.) false also
+ * when a bound stops the run: the caller refuses the candidate then. */
+static bool shrink_fails_bare(shrink_ctx *c, const script_cmd *cmds,
+                              size_t n, bool *ran)
+{
+    size_t k = 0;
+    script view;
+    signature sig;
+
+    *ran = false;
+    if (!shrink_grow(&c->bare, &c->capbare, n)) {
+        c->err = -ENOMEM;
+        c->stop = true;
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cmds[i].kind != SCRIPT_MUTANT)
+            c->bare[k++] = cmds[i];
+    if (k == 0 || shrink_run(c, c->bare, k) < 0)
+        return false;
+    *ran = true;
+    shrink_view(c, c->bare, k, &view);
+    return c->r->verdict != SCRIPT_V_OK &&
+           c->r->verdict != SCRIPT_V_SCRIPT_ERROR &&
+           shrink_key(&view, c->r, &sig) == c->target;
+}
+
 bool shrink_try(shrink_ctx *c, const script_cmd *cmds, size_t n)
 {
     signature sig;
@@ -188,7 +216,16 @@ bool shrink_try(shrink_ctx *c, const script_cmd *cmds, size_t n)
     if (c->r->verdict == SCRIPT_V_SCRIPT_ERROR || c->r->verdict == SCRIPT_V_OK)
         return false;
     shrink_view(c, cmds, n, &view);
-    return shrink_key(&view, c->r, &sig) == c->target;
+    if (shrink_key(&view, c->r, &sig) != c->target)
+        return false;
+    if (!c->st->needs_mutants)
+        return true;
+    /* a zoo reproducer must fail because of its mutants: one that fails
+     * the same way on the correct engine has lost the bug */
+    bool ran, bare = shrink_fails_bare(c, cmds, n, &ran);
+    if (bare)
+        c->st->unfaithful++;
+    return ran && !bare;
 }
 
 void shrink_accept(shrink_ctx *c, const script_cmd *cmds, size_t n)
@@ -495,6 +532,14 @@ static bool shrink_has_mutant(const script *in, int m)
     return false;
 }
 
+static bool shrink_has_mutants(const script_cmd *cmds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cmds[i].kind == SCRIPT_MUTANT)
+            return true;
+    return false;
+}
+
 /* cur = `mutant` lines for the option's mutants, then the input. */
 static int shrink_start(shrink_ctx *c, const script *in)
 {
@@ -535,6 +580,12 @@ static int shrink_target(shrink_ctx *c)
     c->fault = c->r->cmd;
     if (c->r->verdict == SCRIPT_V_OK || c->r->verdict == SCRIPT_V_SCRIPT_ERROR)
         return -EINVAL;
+    if (shrink_has_mutants(c->cur, c->n)) {
+        bool ran, bare = shrink_fails_bare(c, c->cur, c->n, &ran);
+        if (!ran)
+            return c->err ? c->err : -EINVAL;
+        c->st->needs_mutants = !bare;
+    }
     return 0;
 }
 
@@ -584,6 +635,7 @@ int shrink_script(const script *in, const shrink_opts *o, script **out,
 done:
     free(c.cur);
     free(c.cand);
+    free(c.bare);
     free(c.r);
     script_free(c.pool);
     return ret;

@@ -72,6 +72,10 @@ struct shrink_stats {
     const char *cut_by;     /* "time" or "run" when cut_short */
     bool kept_policy;       /* a seeded or taped policy could not be
                                replaced by fifo (with breakpoints) */
+    bool needs_mutants;     /* the input fails this way only with its
+                               mutants on, and so must every candidate */
+    uint64_t unfaithful;    /* candidates that failed the same way without
+                               the mutants too, refused */
 };
 
 /*

@@ -15,7 +15,8 @@
  * that borrows the array; nothing is copied per run but the commands.
  *
  * Invariants: c->cur always gives the target signature (it did when it was
- * accepted, and runs are deterministic); every accepted change makes the
+ * accepted, and runs are deterministic) and, when the input needs its
+ * mutants to fail (st->needs_mutants), does not give it without them; every accepted change makes the
  * script strictly smaller in commands or in a command's (flags, length,
  * offset, size) measure, so every phase ends.
  */
@@ -43,6 +44,8 @@ typedef struct shrink_ctx {
     size_t fault;      /* command where cur's verdict is found */
     script_cmd *cand;  /* scratch: the candidate being built */
     size_t ncand, capcand;
+    script_cmd *bare;  /* scratch: a candidate without its mutant lines */
+    size_t capbare;
 } shrink_ctx;
 
 /* ---- shrink.c ------------------------------------------------------------ */

@@ -549,6 +549,48 @@ static void test_class_kept(void)
     free(r);
 }
 
+/* A zoo finding shrinks to a reproducer that still needs its mutant: a
+ * campaign found swallow_enospc with this trace, and dropping `host limit`
+ * (or the mutant line) leaves a write that succeeds where ENOSPC was
+ * expected, the same signature on any engine; such candidates are
+ * refused, so the output fails with the mutant and passes without it. */
+static void test_needs_mutant(void)
+{
+    static const char *found = "mutant swallow_enospc\n"
+                               "image create size=8M cluster_size=64k\n"
+                               "write -P 0x11 0 256k\n"
+                               "host limit 32k\n"
+                               "expect_error ENOSPC\n"
+                               "write -P 0x22 2M 1M\n"
+                               "expect_error ENOSPC\n"
+                               "write -P 0x23 64k 4k\n"
+                               "aio_flush\n"
+                               "host limit 0\n"
+                               "read -P 0x11 0 64k\n"
+                               "check\n";
+    shrink_opts o = quick_opts();
+    shrink_stats st;
+    exec_result *r = calloc(1, sizeof(*r));
+    script *in = parse_text("found.io", found);
+    script *out = in && r ? shrink_checked(in, &o, &st, "needs mutant") : NULL;
+
+    CHECK(st.needs_mutants);
+    CHECK(st.unfaithful > 0); /* the trap was there, and was refused */
+    CHECK(out && count_kind(out, SCRIPT_MUTANT) == 1);
+    if (out && r) {
+        size_t k = 0;
+        for (size_t i = 0; i < out->ncmds; i++)
+            if (out->cmds[i].kind != SCRIPT_MUTANT)
+                out->cmds[k++] = out->cmds[i];
+        out->ncmds = k; /* the same script on the correct engine */
+        CHECK(exec_run(out, NULL, r) == 0);
+        CHECK_EQ(r->verdict, SCRIPT_V_OK);
+    }
+    script_free(out);
+    script_free(in);
+    free(r);
+}
+
 static void test_bounds(void)
 {
     char *orig = read_text("regress/avail_sectors_on.io");
@@ -664,6 +706,7 @@ static const unit_test tests[] = {
     UNIT(test_schedule_to_breakpoints),
     UNIT(test_mutant_option_and_tags),
     UNIT(test_class_kept),
+    UNIT(test_needs_mutant),
     UNIT(test_bounds),
     UNIT(test_engine_abort_isolated),
     UNIT(test_regress_suite),
