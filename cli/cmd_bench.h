@@ -7,8 +7,9 @@
 #ifndef COWPOKE_CMD_BENCH_H
 #define COWPOKE_CMD_BENCH_H
 
-/* 1,000 seeded 30-request traces through the in-process executor, then the
- * first 20 through qemu-img create + qemu-io; the ratio per trace. */
+/* Three fixed sets of 1,000 traces through the in-process executor, each
+ * with its data floor; then the first set's first 20 traces through
+ * qemu-img create + qemu-io; the ratio per trace. */
 void bench_traces(void);
 
 /* `replay --crash-points` on a seeded 50-command trace, in process and with

@@ -22,7 +22,9 @@
  * (every read checked, metadata checked at the end, as fuzz campaigns run
  * them: the images' bytes are not hashed); the first few also
  * run as `qemu-img create` + one `qemu-io -c ... -c ...` process each.
- * Reported: traces/s and requests/s of both, and the ratio per trace.
+ * The same generator with small requests, and fuzz-shaped traces (further
+ * down), run in process too. Each set is followed by its data floor.
+ * Reported: traces/s and requests/s, the floors, and the ratio per trace.
  */
 #include <fcntl.h>
 #include <sys/wait.h>
