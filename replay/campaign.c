@@ -43,11 +43,13 @@ static double sup_now(const campaign_sup *s)
 
 void campaign_sup_pending(campaign_sup *s, const char *hex)
 {
+    /* One entry per signature; but a signature whose shrink is running
+     * is queued again: a worker told us because it replaced trace.io
+     * with a shorter trace, which the running shrink has not read (its
+     * reproducer could be longer than the new trace). */
     for (size_t i = 0; i < s->npending; i++)
         if (strcmp(s->pending[i], hex) == 0)
             return;
-    if (strcmp(s->shrink_hex, hex) == 0 && s->shrink_pid)
-        return;
     if (s->npending == s->cap_pending) {
         size_t cap = s->cap_pending ? 2 * s->cap_pending : 16;
         char(*p)[17] = realloc(s->pending, cap * sizeof(*p));
@@ -182,7 +184,6 @@ static void sup_reap(campaign_sup *s)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         if (pid == s->shrink_pid) {
             s->shrink_pid = 0;
-            s->shrink_hex[0] = '\0';
             continue;
         }
         for (unsigned i = 0; i < s->njobs; i++)

@@ -128,7 +128,6 @@ typedef struct campaign_sup {
     char (*pending)[17]; /* findings waiting to be shrunk */
     size_t npending, cap_pending;
     pid_t shrink_pid;
-    char shrink_hex[17];
     bool stopping;
     uint64_t errors; /* findings that could not be written */
     campaign_stats st;
@@ -145,7 +144,8 @@ int campaign_spawn_shrink(campaign_sup *s, const char *hex);
 void campaign_worker_ended(campaign_sup *s, campaign_job *j, int status);
 /* Kill a worker whose execution has not finished for hang_time seconds. */
 void campaign_hang_watch(campaign_sup *s, double now);
-/* Queue finding hex for shrinking (once). */
+/* Queue finding hex for shrinking: once while it waits, and again when
+ * its shrink is running (its trace.io was replaced by a shorter one). */
 void campaign_sup_pending(campaign_sup *s, const char *hex);
 /* Job j has just made the campaign's first finding (if none was before). */
 void campaign_sup_first(campaign_sup *s, const campaign_job *j);

@@ -78,7 +78,6 @@ int campaign_spawn_shrink(campaign_sup *s, const char *hex)
     if (pid < 0)
         return pid;
     s->shrink_pid = pid;
-    snprintf(s->shrink_hex, sizeof(s->shrink_hex), "%s", hex);
     return 0;
 }
 
