@@ -37,7 +37,7 @@
                                                    without -P */
 #define EXEC_DEFAULT_MAX_IO (UINT64_C(1) << 30) /* bytes of one request */
 #define EXEC_MAX_HASHES 64 /* images whose hashes a result lists */
-#define EXEC_NAME_MAX 64   /* bytes of an image name in a result */
+#define EXEC_NAME_MAX (SCRIPT_MAX_NAME + 1) /* an image name in a result */
 #define EXEC_TRAIL_MAX 16  /* events of the request at fault */
 #define EXEC_MSG_MAX 512
 #define EXEC_DETAIL_MAX 8192

@@ -53,7 +53,8 @@ static exec_image *exec_image_add(exec *x, host_backend *disk, const char *name,
         x->capimgs = cap;
     }
     im = calloc(1, sizeof(*im));
-    if (!im || hostfault_wrap(disk, &im->hb) < 0)
+    if (!im || (name && !(im->key = strdup(name))) ||
+        hostfault_wrap(disk, &im->hb) < 0)
         goto fail;
     im->disk = disk;
     im->index = (unsigned)x->nimgs;
@@ -70,6 +71,7 @@ static exec_image *exec_image_add(exec *x, host_backend *disk, const char *name,
     eng_file *f = sched_file(x->s, &im->xh.b, im->name);
     if (!f) {
         host_destroy(im->hb);
+        free(im->key);
         free(im);
         exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR, "out of memory");
         return NULL;
@@ -78,6 +80,8 @@ static exec_image *exec_image_add(exec *x, host_backend *disk, const char *name,
     x->imgs[x->nimgs++] = im;
     return im;
 fail:
+    if (im)
+        free(im->key);
     free(im);
     host_destroy(disk);
     exec_fail(x, NULL, SCRIPT_V_SCRIPT_ERROR, "out of memory");
@@ -87,7 +91,7 @@ fail:
 static exec_image *exec_image_named(exec *x, const char *name)
 {
     for (size_t i = 0; i < x->nimgs; i++)
-        if (x->imgs[i]->named && strcmp(x->imgs[i]->name, name) == 0)
+        if (x->imgs[i]->named && strcmp(x->imgs[i]->key, name) == 0)
             return x->imgs[i];
     return NULL;
 }
@@ -409,7 +413,7 @@ static exec_image *exec_image_used(exec *x, const char *name)
     exec_image *im = exec_image_named(x, name);
 
     for (size_t i = 0; !im && i < x->nimgs; i++)
-        if (x->imgs[i]->from_file && strcmp(x->imgs[i]->name, name) == 0)
+        if (x->imgs[i]->from_file && strcmp(x->imgs[i]->key, name) == 0)
             im = x->imgs[i];
     return im;
 }
@@ -616,6 +620,7 @@ void exec_images_free(exec *x)
         host_destroy(im->hb);
         free(im->path);
         free(im->dir);
+        free(im->key);
         free(im);
     }
     free(x->imgs);

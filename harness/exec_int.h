@@ -90,7 +90,9 @@ typedef struct exec_file {
 
 typedef struct exec_image {
     unsigned index; /* creation order, from 0 */
-    char name[EXEC_NAME_MAX];
+    char name[EXEC_NAME_MAX]; /* for messages and results (may be cut) */
+    char *key;           /* the name or path as the script gives it, whole:
+                            what lookups compare (NULL for "#N") */
     bool named;          /* name= given (backing= can refer to it) */
     bool from_file;      /* image open: a file loaded into memory */
     bool is_backing;     /* some overlay uses it: read-only from now on */
