@@ -31,34 +31,44 @@
 
 /* ---- queues ------------------------------------------------------------ */
 
+void sched_fifo_push(sched_fifo *q, sched_link *l)
+{
+    l->next = NULL;
+    if (q->tail)
+        q->tail->next = l;
+    else
+        q->head = l;
+    q->tail = l;
+    q->n++;
+}
+
+sched_link *sched_fifo_take(sched_fifo *q, size_t k)
+{
+    sched_link **link = &q->head, *prev = NULL;
+
+    assert(k < q->n);
+    while (k--) {
+        prev = *link;
+        link = &prev->next;
+    }
+    sched_link *l = *link;
+    *link = l->next;
+    if (q->tail == l)
+        q->tail = prev;
+    l->next = NULL;
+    q->n--;
+    return l;
+}
+
 void sched_queue_push(sched_queue *q, sched_req *r)
 {
-    r->q_next = NULL;
-    if (q->tail)
-        q->tail->q_next = r;
-    else
-        q->head = r;
-    q->tail = r;
-    q->n++;
+    sched_fifo_push(&q->f, &r->q_link);
 }
 
 /* Take the k-th (0-based) request off q. */
 static sched_req *queue_take(sched_queue *q, size_t k)
 {
-    sched_req **link = &q->head, *prev = NULL;
-
-    assert(k < q->n);
-    while (k--) {
-        prev = *link;
-        link = &prev->q_next;
-    }
-    sched_req *r = *link;
-    *link = r->q_next;
-    if (q->tail == r)
-        q->tail = prev;
-    r->q_next = NULL;
-    q->n--;
-    return r;
+    return SCHED_OF(sched_fifo_take(&q->f, k), sched_req, q_link);
 }
 
 void sched_make_ready(sched *s, sched_req *r)
@@ -298,16 +308,16 @@ static void run_req(sched *s, sched_req *r)
 
 bool sched_step(sched *s)
 {
-    size_t n = s->ready.n + s->io.n;
+    size_t n = s->ready.f.n + s->io.f.n;
 
     if (n == 0 || s->running)
         return false; /* idle, or called from inside a request */
     size_t k = sched_choose(s, n);
     s->steps++;
-    if (k < s->ready.n)
+    if (k < s->ready.f.n)
         run_req(s, queue_take(&s->ready, k));
     else
-        sched_io_complete(s, sched_io_take(s, k - s->ready.n));
+        sched_io_complete(s, sched_io_take(s, k - s->ready.f.n));
     return true;
 }
 
@@ -462,11 +472,12 @@ void sched_describe(const sched *s, char *buf, size_t len)
     out(&o,
         "%zu live request%s, %zu ready, %zu parked, %zu I/O pending%s, "
         "%" PRIu64 " steps\n",
-        live, live == 1 ? "" : "s", s->ready.n, s->nparked, s->io.n,
+        live, live == 1 ? "" : "s", s->ready.f.n, s->nparked, s->io.f.n,
         s->io.detached ? " (some detached)" : "", s->steps);
     for (const sched_req *r = s->all_head; r; r = r->all_next)
         describe_req(r, &o);
-    for (const sched_io *io = s->io.head; io; io = io->q_next) {
+    for (const sched_link *l = s->io.f.head; l; l = l->next) {
+        const sched_io *io = SCHED_OF(l, const sched_io, q_link);
         char what[96];
         if (io->req)
             continue;

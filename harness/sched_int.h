@@ -29,6 +29,8 @@
 #ifndef COWPOKE_SCHED_INT_H
 #define COWPOKE_SCHED_INT_H
 
+#include <stddef.h>
+
 #include "coro.h"
 #include "prng.h"
 #include "sched.h"
@@ -54,6 +56,23 @@ typedef enum sched_io_kind {
 typedef struct sched_hfile sched_hfile;
 
 typedef struct sched_io sched_io;
+/* An intrusive FIFO: records carry a sched_link and join at the tail;
+ * sched_fifo_take removes the k-th (the policies pick by position). */
+typedef struct sched_link {
+    struct sched_link *next;
+} sched_link;
+
+typedef struct sched_fifo {
+    sched_link *head, *tail;
+    size_t n;
+} sched_fifo;
+
+void sched_fifo_push(sched_fifo *q, sched_link *l);
+sched_link *sched_fifo_take(sched_fifo *q, size_t k);
+
+#define SCHED_OF(ptr, type, member)                                            \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
 struct sched_io {
     sched_io_kind kind;
     sched_hfile *file;
@@ -65,7 +84,7 @@ struct sched_io {
     sched_req *req; /* the suspended submitter; NULL: detached */
     eng_aio *aio;   /* detached: told at completion */
     uint64_t owner; /* detached: id of the submitting request, 0: main */
-    sched_io *q_next; /* link on s->io */
+    sched_link q_link; /* on s->io */
 };
 
 struct sched_req {
@@ -80,18 +99,16 @@ struct sched_req {
     sched_io io;
     eng_event trail[SCHED_TRAIL]; /* ring: trail_n % SCHED_TRAIL is next */
     uint64_t trail_n;
-    sched_req *q_next; /* link on s->ready */
+    sched_link q_link; /* on s->ready */
     sched_req *all_prev, *all_next;
 };
 
 typedef struct sched_queue {
-    sched_req *head, *tail;
-    size_t n;
+    sched_fifo f; /* of sched_req, by q_link */
 } sched_queue;
 
 typedef struct sched_ioq {
-    sched_io *head, *tail;
-    size_t n;        /* every pending I/O */
+    sched_fifo f;    /* of sched_io, by q_link: every pending I/O */
     size_t detached; /* how many of them are detached */
 } sched_ioq;
 

@@ -66,35 +66,16 @@ static const char *io_verb(sched_io_kind k)
 
 static void ioq_push(sched_ioq *q, sched_io *io)
 {
-    io->q_next = NULL;
-    if (q->tail)
-        q->tail->q_next = io;
-    else
-        q->head = io;
-    q->tail = io;
-    q->n++;
+    sched_fifo_push(&q->f, &io->q_link);
     if (!io->req)
         q->detached++;
 }
 
 sched_io *sched_io_take(sched *s, size_t k)
 {
-    sched_ioq *q = &s->io;
-    sched_io **link = &q->head, *prev = NULL;
-
-    assert(k < q->n);
-    while (k--) {
-        prev = *link;
-        link = &prev->q_next;
-    }
-    sched_io *io = *link;
-    *link = io->q_next;
-    if (q->tail == io)
-        q->tail = prev;
-    io->q_next = NULL;
-    q->n--;
+    sched_io *io = SCHED_OF(sched_fifo_take(&s->io.f, k), sched_io, q_link);
     if (!io->req)
-        q->detached--;
+        s->io.detached--;
     return io;
 }
 
@@ -222,7 +203,8 @@ void sched_io_cancel_detached(sched *s)
 {
     while (s->io.detached) {
         size_t k = 0;
-        for (const sched_io *io = s->io.head; io->req; io = io->q_next)
+        for (const sched_link *l = s->io.f.head;
+             SCHED_OF(l, const sched_io, q_link)->req; l = l->next)
             k++; /* the oldest detached one: there is one */
         sched_io *io = sched_io_take(s, k);
         io->aio->done(io->aio, -ECANCELED); /* may submit more: loop */
