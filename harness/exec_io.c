@@ -163,7 +163,8 @@ static bool exec_pattern_check(exec *x, exec_req *q)
     datagen_src want = datagen_pattern(q->pattern);
     uint64_t i = a + datagen_mismatch(&want, 0, q->buf + a, n);
     if (i < a + n) {
-        x->r->by_pattern = !x->over; /* when this verdict is the one kept */
+        if (!x->over) /* only when this verdict is the one kept */
+            x->r->by_pattern = true;
         exec_printf(x,
                     "Pattern verification failed at offset %" PRIu64
                     ", %" PRIu64 " bytes",

@@ -191,13 +191,19 @@ static bool shrink_fails_bare(shrink_ctx *c, const script_cmd *cmds,
     for (size_t i = 0; i < n; i++)
         if (cmds[i].kind != SCRIPT_MUTANT)
             c->bare[k++] = cmds[i];
-    if (k == 0 || shrink_run(c, c->bare, k) < 0)
+    if (k == 0)
+        return false;
+    exec_result *cand_r = c->r; /* callers read the candidate's result */
+    c->r = c->r_bare;
+    bool done = shrink_run(c, c->bare, k) == 0;
+    exec_result *r = c->r;
+    c->r = cand_r;
+    if (!done)
         return false;
     *ran = true;
     shrink_view(c, c->bare, k, &view);
-    return c->r->verdict != SCRIPT_V_OK &&
-           c->r->verdict != SCRIPT_V_SCRIPT_ERROR &&
-           shrink_key(&view, c->r, &sig) == c->target;
+    return r->verdict != SCRIPT_V_OK && r->verdict != SCRIPT_V_SCRIPT_ERROR &&
+           shrink_key(&view, r, &sig) == c->target;
 }
 
 bool shrink_try(shrink_ctx *c, const script_cmd *cmds, size_t n)
@@ -616,8 +622,9 @@ int shrink_script(const script *in, const shrink_opts *o, script **out,
     memset(st, 0, sizeof(*st));
     *out = NULL;
     c.r = malloc(sizeof(*c.r));
+    c.r_bare = malloc(sizeof(*c.r_bare));
     c.pool = script_new("shrink");
-    if (!c.r || !c.pool || shrink_start(&c, in) < 0)
+    if (!c.r || !c.r_bare || !c.pool || shrink_start(&c, in) < 0)
         goto done;
     if (o->now)
         c.t0 = o->now(o->now_opaque);
@@ -636,6 +643,7 @@ done:
     free(c.cur);
     free(c.cand);
     free(c.bare);
+    free(c.r_bare);
     free(c.r);
     script_free(c.pool);
     return ret;

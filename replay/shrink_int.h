@@ -46,6 +46,7 @@ typedef struct shrink_ctx {
     size_t ncand, capcand;
     script_cmd *bare;  /* scratch: a candidate without its mutant lines */
     size_t capbare;
+    exec_result *r_bare; /* its run's result (c->r stays the candidate's) */
 } shrink_ctx;
 
 /* ---- shrink.c ------------------------------------------------------------ */
